@@ -25,7 +25,7 @@ import (
 	"github.com/mixopt/mixopt/rewardmodel"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-		"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/proto"
 )
 
 // Version is the reference trainer's implementation version.
