@@ -113,6 +113,7 @@ func loadCatalog(dataDir, suiteName string, dim int, heldout float64) (*catalog,
 			Kind:        kindProto(d.Kind),
 			Examples:    int64(d.Len()),
 			ContentHash: d.ContentHash,
+			Source:      d.Path,
 		}
 		for i := range tasks {
 			t := &tasks[i]

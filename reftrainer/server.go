@@ -1,6 +1,7 @@
 package reftrainer
 
 import (
+	"net"
 	"time"
 
 	trainerv1 "github.com/mixopt/mixopt/proto/mixopt/trainer/v1"
@@ -27,4 +28,37 @@ func NewGRPCServer(svc *Service, opts ...grpc.ServerOption) (*grpc.Server, *heal
 	hs.SetServingStatus(trainerv1.TrainerService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	reflection.Register(s)
 	return s, hs
+}
+
+// Local is a reference trainer served on a loopback port inside the current
+// process: the driver's default when no --trainer is given. It speaks real
+// gRPC over a real socket, exactly as a remote trainer would.
+type Local struct {
+	Service *Service
+	// Addr is the loopback address it listens on.
+	Addr string
+	srv  *grpc.Server
+}
+
+// StartLocal starts a reference trainer on 127.0.0.1 on a free port.
+func StartLocal(cfg Config) (*Local, error) {
+	svc, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		svc.Close()
+		return nil, err
+	}
+	srv, _ := NewGRPCServer(svc)
+	go func() { _ = srv.Serve(lis) }()
+	return &Local{Service: svc, Addr: lis.Addr().String(), srv: srv}, nil
+}
+
+// Close stops serving and stops the trainer; unfinished jobs stay recorded
+// in its state directory and run again when a trainer starts on it.
+func (l *Local) Close() {
+	l.srv.Stop()
+	l.Service.Close()
 }

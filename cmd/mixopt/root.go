@@ -60,6 +60,7 @@ Start with:  mixopt plan --target rewardbench`,
 
 	root.AddCommand(
 		newTrainerCommand(a),
+		newPatchCommand(a),
 	)
 	return root
 }

@@ -92,6 +92,10 @@ func (t *Tracker) SetTotal(total, alreadyDone int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.total, t.done = total, alreadyDone
+	if t.overall != nil {
+		t.overall.SetTotal(int64(total), false)
+		t.overall.SetCurrent(int64(alreadyDone))
+	}
 	if t.p != nil && t.overall == nil {
 		t.overall = t.p.AddBar(int64(total),
 			mpb.PrependDecorators(decor.Name(t.title+" ", decor.WC{W: len(t.title) + 1}), decor.CountersNoUnit("%d/%d")),

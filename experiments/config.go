@@ -1,0 +1,118 @@
+// Package experiments holds mixopt's experiment configurations: the
+// shipped YAML files (rewardbench.yaml, …) embedded in the binary, and the
+// Config they decode into. A config is read with viper: the file, then
+// MIXOPT_* environment variables, then command-line flags.
+package experiments
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/mixopt/mixopt/tailpatch"
+	"github.com/spf13/viper"
+)
+
+//go:embed *.yaml
+var files embed.FS
+
+// Names lists the shipped experiment configs (file names without .yaml).
+func Names() []string {
+	entries, _ := fs.ReadDir(files, ".")
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// File returns the YAML of a shipped experiment config.
+func File(name string) ([]byte, error) {
+	b, err := files.ReadFile(name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("no shipped experiment %q (have: %s); pass --config FILE for your own", name, strings.Join(Names(), ", "))
+	}
+	return b, nil
+}
+
+// ReferenceTrainer configures the in-process reference trainer used when no
+// trainer endpoint is given.
+type ReferenceTrainer struct {
+	// Dim is the number of hashed features (0: 2^18).
+	Dim int `mapstructure:"dim"`
+	// MaxJobs bounds concurrent jobs (0: number of CPUs).
+	MaxJobs int `mapstructure:"max_jobs"`
+}
+
+// Scheduler configures how jobs are run on trainers.
+type Scheduler struct {
+	CallTimeout    time.Duration `mapstructure:"call_timeout"`
+	StallTimeout   time.Duration `mapstructure:"stall_timeout"`
+	MaxJobAttempts int           `mapstructure:"max_job_attempts"`
+	OnInterrupt    string        `mapstructure:"on_interrupt"`
+	Retries        int           `mapstructure:"retries"`
+}
+
+// Config is one experiment: where the data and trainers are, where results
+// go, and the settings of every stage.
+type Config struct {
+	// Data is the data directory the in-process reference trainer serves
+	// (train/ and target/).
+	Data string `mapstructure:"data"`
+	// Out is the run directory.
+	Out string `mapstructure:"out"`
+	// Trainers are trainer endpoints (host:port); empty means the
+	// in-process reference trainer.
+	Trainers         []string         `mapstructure:"trainers"`
+	ReferenceTrainer ReferenceTrainer `mapstructure:"reference_trainer"`
+	Scheduler        Scheduler        `mapstructure:"scheduler"`
+	// TailPatch holds the tail-patch stage (target, tasks, base, patch,
+	// seeds, eval_every, no_controls, effects) at the top level of the file.
+	TailPatch tailpatch.Config `mapstructure:",squash"`
+}
+
+// Load decodes v into a Config. Unknown keys in the file are an error that
+// names them, so a typo does not silently fall back to a default.
+func Load(v *viper.Viper) (*Config, error) {
+	var c Config
+	var md mapstructure.Metadata
+	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
+		dc.Metadata = &md
+		dc.ErrorUnused = true
+		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToSliceHookFunc(","),
+		)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, nil
+}
+
+// ReadInto reads a shipped config (name) or a file (path, when not empty)
+// into v.
+func ReadInto(v *viper.Viper, name, path string) error {
+	if path != "" {
+		v.SetConfigFile(path)
+		if err := v.ReadInConfig(); err != nil {
+			return fmt.Errorf("--config %s: %w", path, err)
+		}
+		return nil
+	}
+	b, err := File(name)
+	if err != nil {
+		return err
+	}
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
+		return fmt.Errorf("experiments/%s.yaml: %w", name, err)
+	}
+	return nil
+}

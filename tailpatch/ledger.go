@@ -1,0 +1,401 @@
+package tailpatch
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mixopt/mixopt/trainer"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+)
+
+// LedgerFile is the ledger's file name inside a run directory.
+const LedgerFile = "ledger.sqlite"
+
+// Ledger is the run's durable record, an embedded SQLite database in WAL
+// mode: every job's spec, its state transitions, its trajectory (progress
+// and intermediate evaluations) and the per-example outcomes of its final
+// evaluation. A job's result is written in one transaction, so a crash at
+// any moment leaves each job either finished with all its outcomes or not
+// finished at all; the scheduler then runs (or re-attaches to) only the
+// unfinished ones.
+type Ledger struct {
+	db   *sql.DB
+	path string
+}
+
+// JobState is a job's state in the ledger.
+type JobState string
+
+const (
+	StatePlanned   JobState = "planned"
+	StateSubmitted JobState = "submitted"
+	StateSucceeded JobState = "succeeded"
+	StateFailed    JobState = "failed"
+	StateCancelled JobState = "cancelled"
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+	id           TEXT PRIMARY KEY,
+	kind         TEXT NOT NULL,
+	task         TEXT NOT NULL DEFAULT '',
+	seed         INTEGER NOT NULL,
+	spec         TEXT NOT NULL,
+	state        TEXT NOT NULL,
+	endpoint     TEXT NOT NULL DEFAULT '',
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	checkpoint   TEXT NOT NULL DEFAULT '',
+	final_loss   REAL,
+	error        TEXT NOT NULL DEFAULT '',
+	first_submit TEXT NOT NULL DEFAULT '',
+	finished_at  TEXT NOT NULL DEFAULT '',
+	wall_seconds REAL
+);
+CREATE TABLE IF NOT EXISTS transitions (
+	job_id   TEXT NOT NULL,
+	at       TEXT NOT NULL,
+	state    TEXT NOT NULL,
+	endpoint TEXT NOT NULL,
+	message  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transitions_job ON transitions(job_id);
+CREATE TABLE IF NOT EXISTS trajectory (
+	job_id   TEXT NOT NULL,
+	endpoint TEXT NOT NULL,
+	seq      INTEGER NOT NULL,
+	state    TEXT NOT NULL,
+	kind     TEXT NOT NULL,
+	step     INTEGER NOT NULL,
+	loss     REAL,
+	eval     TEXT,
+	message  TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (job_id, endpoint, seq)
+);
+CREATE TABLE IF NOT EXISTS outcomes (
+	job_id     TEXT NOT NULL,
+	idx        INTEGER NOT NULL,
+	example_id TEXT NOT NULL,
+	subset     TEXT NOT NULL,
+	chosen     REAL NOT NULL,
+	rejected   REAL NOT NULL,
+	correct    INTEGER NOT NULL,
+	PRIMARY KEY (job_id, idx)
+);
+`
+
+// OpenLedger opens (creating if needed) the ledger at path.
+func OpenLedger(path string) (*Ledger, error) {
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	// One connection serialises writers; SQLite allows one at a time anyway.
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	return &Ledger{db: db, path: path}, nil
+}
+
+// Close closes the database.
+func (l *Ledger) Close() error { return l.db.Close() }
+
+// Path returns the ledger's file path.
+func (l *Ledger) Path() string { return l.path }
+
+// SetMeta records a key/value pair about the run.
+func (l *Ledger) SetMeta(key, value string) error {
+	_, err := l.db.Exec(`INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+// Meta returns a recorded value, or "" when absent.
+func (l *Ledger) Meta(key string) (string, error) {
+	var v string
+	err := l.db.QueryRow(`SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+// JobRecord is a job as the ledger has it.
+type JobRecord struct {
+	ID          string
+	Kind        Kind
+	Task        string
+	Seed        uint64
+	Spec        trainer.JobSpec
+	State       JobState
+	Endpoint    string
+	Attempts    int
+	Checkpoint  string
+	FinalLoss   float64
+	Error       string
+	FirstSubmit time.Time
+	FinishedAt  time.Time
+	WallSeconds float64
+}
+
+func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+
+// Plan records planned jobs that the ledger does not know yet. Jobs it
+// knows keep their state: that is what makes a rerun resume.
+func (l *Ledger) Plan(jobs []Job) error {
+	tx, err := l.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.Prepare(`INSERT OR IGNORE INTO jobs(id, kind, task, seed, spec, state) VALUES(?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, j := range jobs {
+		spec, err := json.Marshal(j.Spec)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.Exec(j.ID, string(j.Kind), j.Task, int64(j.Seed), string(spec), string(StatePlanned)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Job returns the record of a job, or ok false.
+func (l *Ledger) Job(id string) (rec JobRecord, ok bool, err error) {
+	rows, err := l.db.Query(jobColumns+` WHERE id = ?`, id)
+	if err != nil {
+		return JobRecord{}, false, err
+	}
+	recs, err := scanJobs(rows)
+	if err != nil || len(recs) == 0 {
+		return JobRecord{}, false, err
+	}
+	return recs[0], true, nil
+}
+
+// Jobs returns every job record, ordered by id.
+func (l *Ledger) Jobs() ([]JobRecord, error) {
+	rows, err := l.db.Query(jobColumns + ` ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	return scanJobs(rows)
+}
+
+const jobColumns = `SELECT id, kind, task, seed, spec, state, endpoint, attempts, checkpoint, final_loss, error, first_submit, finished_at, wall_seconds FROM jobs`
+
+func scanJobs(rows *sql.Rows) ([]JobRecord, error) {
+	defer rows.Close()
+	var out []JobRecord
+	for rows.Next() {
+		var r JobRecord
+		var kind, spec, state, first, finished string
+		var seed int64
+		var loss, wall sql.NullFloat64
+		if err := rows.Scan(&r.ID, &kind, &r.Task, &seed, &spec, &state, &r.Endpoint, &r.Attempts, &r.Checkpoint, &loss, &r.Error, &first, &finished, &wall); err != nil {
+			return nil, err
+		}
+		r.Kind, r.State, r.Seed = Kind(kind), JobState(state), uint64(seed)
+		r.FinalLoss, r.WallSeconds = loss.Float64, wall.Float64
+		if err := json.Unmarshal([]byte(spec), &r.Spec); err != nil {
+			return nil, fmt.Errorf("job %s: spec: %w", r.ID, err)
+		}
+		r.FirstSubmit, _ = time.Parse(time.RFC3339Nano, first)
+		r.FinishedAt, _ = time.Parse(time.RFC3339Nano, finished)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Submitted records that a job was handed to an endpoint.
+func (l *Ledger) Submitted(id, endpoint string) error {
+	tx, err := l.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	at := now()
+	if _, err := tx.Exec(`UPDATE jobs SET state = ?, endpoint = ?, attempts = attempts + 1,
+		first_submit = CASE WHEN first_submit = '' THEN ? ELSE first_submit END WHERE id = ?`,
+		string(StateSubmitted), endpoint, at, id); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, '')`, id, at, string(StateSubmitted), endpoint); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Result is a finished job's outcome as the scheduler hands it to the
+// ledger.
+type Result struct {
+	Endpoint   string
+	Checkpoint string
+	FinalLoss  float64
+	// Events are the job's events seen from Endpoint, in order.
+	Events []trainer.Event
+	// Outcomes are the final evaluation's per-example outcomes, in suite
+	// order.
+	Outcomes []trainer.ExampleOutcome
+}
+
+// Finished records a successful job, its trajectory and its outcomes in one
+// transaction.
+func (l *Ledger) Finished(id string, res Result) error {
+	tx, err := l.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	at := now()
+	if _, err := tx.Exec(`UPDATE jobs SET state = ?, endpoint = ?, checkpoint = ?, final_loss = ?, error = '', finished_at = ?,
+		wall_seconds = (julianday(?) - julianday(first_submit)) * 86400.0 WHERE id = ?`,
+		string(StateSucceeded), res.Endpoint, res.Checkpoint, res.FinalLoss, at, at, id); err != nil {
+		return err
+	}
+	if err := insertEvents(tx, id, res.Endpoint, res.Events); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`DELETE FROM outcomes WHERE job_id = ?`, id); err != nil {
+		return err
+	}
+	stmt, err := tx.Prepare(`INSERT INTO outcomes(job_id, idx, example_id, subset, chosen, rejected, correct) VALUES(?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i, o := range res.Outcomes {
+		c := 0
+		if o.Correct {
+			c = 1
+		}
+		if _, err := stmt.Exec(id, i, o.ID, o.Subset, o.ChosenScore, o.RejectedScore, c); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(`INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, ?)`, id, at, string(StateSucceeded), res.Endpoint, res.Checkpoint); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func insertEvents(tx *sql.Tx, id, endpoint string, events []trainer.Event) error {
+	stmt, err := tx.Prepare(`INSERT OR IGNORE INTO trajectory(job_id, endpoint, seq, state, kind, step, loss, eval, message) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, ev := range events {
+		var loss any
+		if ev.Kind == trainer.EventProgress || ev.Kind == trainer.EventResult {
+			loss = ev.Loss
+		}
+		var eval any
+		if ev.Kind == trainer.EventEvaluation {
+			b, err := json.Marshal(ev.Eval)
+			if err != nil {
+				return err
+			}
+			eval = string(b)
+		}
+		if _, err := stmt.Exec(id, endpoint, int64(ev.Seq), ev.State.String(), ev.Kind.String(), ev.Step, loss, eval, ev.Message); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Failed records a job that failed for good (or was cancelled).
+func (l *Ledger) Failed(id, endpoint string, state JobState, msg string, events []trainer.Event) error {
+	tx, err := l.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	at := now()
+	if _, err := tx.Exec(`UPDATE jobs SET state = ?, endpoint = ?, error = ?, finished_at = ? WHERE id = ?`, string(state), endpoint, msg, at, id); err != nil {
+		return err
+	}
+	if err := insertEvents(tx, id, endpoint, events); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, ?)`, id, at, string(state), endpoint, msg); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Outcomes returns a job's per-example outcomes in suite order.
+func (l *Ledger) Outcomes(id string) ([]trainer.ExampleOutcome, error) {
+	rows, err := l.db.Query(`SELECT example_id, subset, chosen, rejected, correct FROM outcomes WHERE job_id = ? ORDER BY idx`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []trainer.ExampleOutcome
+	for rows.Next() {
+		var o trainer.ExampleOutcome
+		var c int
+		if err := rows.Scan(&o.ID, &o.Subset, &o.ChosenScore, &o.RejectedScore, &c); err != nil {
+			return nil, err
+		}
+		o.Correct = c == 1
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// EvalPoint is one intermediate or final evaluation of a job.
+type EvalPoint struct {
+	Step   int64
+	Counts []trainer.SubsetCount
+}
+
+// Trajectory returns the evaluations of the attempt that produced a job's
+// result: events from the endpoint that finished it, after the last time the
+// job (re)started running there.
+func (l *Ledger) Trajectory(id string) ([]EvalPoint, error) {
+	rec, ok, err := l.Job(id)
+	if err != nil || !ok {
+		return nil, err
+	}
+	rows, err := l.db.Query(`SELECT kind, state, step, eval FROM trajectory WHERE job_id = ? AND endpoint = ? ORDER BY seq`, id, rec.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []EvalPoint
+	for rows.Next() {
+		var kind, state string
+		var step int64
+		var eval sql.NullString
+		if err := rows.Scan(&kind, &state, &step, &eval); err != nil {
+			return nil, err
+		}
+		switch {
+		case kind == trainer.EventStateChange.String() && state == trainer.StateRunning.String():
+			out = out[:0] // a new attempt starts over
+		case kind == trainer.EventEvaluation.String() && eval.Valid:
+			var p EvalPoint
+			p.Step = step
+			if err := json.Unmarshal([]byte(eval.String), &p.Counts); err != nil {
+				return nil, fmt.Errorf("job %s: trajectory: %w", id, err)
+			}
+			out = append(out, p)
+		}
+	}
+	return out, rows.Err()
+}
