@@ -126,7 +126,7 @@ func (c *Client) Describe(ctx context.Context) (*Description, error) {
 			d.Tasks = append(d.Tasks, TaskInfo{
 				Name: t.Name, Dataset: ds.Name, DatasetKind: kindName(ds.Kind), Objective: objectiveName(t.Objective),
 				Examples: t.Examples, TrainExamples: t.TrainExamples, ContentHash: t.ContentHash,
-				DatasetHash: ds.ContentHash, HeldoutSuite: t.HeldoutSuite,
+				DatasetHash: ds.ContentHash, Source: ds.Source, HeldoutSuite: t.HeldoutSuite,
 			})
 		}
 	}

@@ -213,7 +213,9 @@ type TaskInfo struct {
 	TrainExamples int64
 	ContentHash   string
 	// DatasetHash is the content hash of the task's dataset.
-	DatasetHash  string
+	DatasetHash string
+	// Source is where the trainer read the dataset from (informational).
+	Source       string
 	HeldoutSuite string
 }
 

@@ -500,7 +500,10 @@ type DatasetInfo struct {
 	// whenever any row changes.
 	ContentHash string `protobuf:"bytes,4,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	// tasks are the tasks this dataset yields, sorted by name.
-	Tasks         []*TaskInfo `protobuf:"bytes,5,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	Tasks []*TaskInfo `protobuf:"bytes,5,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// source says where the trainer read the dataset from (a path or URI), for
+	// provenance in the emitted sampler config; informational.
+	Source        string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -568,6 +571,13 @@ func (x *DatasetInfo) GetTasks() []*TaskInfo {
 		return x.Tasks
 	}
 	return nil
+}
+
+func (x *DatasetInfo) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
 }
 
 type TaskInfo struct {
@@ -2306,13 +2316,14 @@ const file_mixopt_trainer_v1_trainer_proto_rawDesc = "" +
 	"parameters\x1a=\n" +
 	"\x0fParametersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc7\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdf\x01\n" +
 	"\vDatasetInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x122\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1e.mixopt.trainer.v1.DatasetKindR\x04kind\x12\x1a\n" +
 	"\bexamples\x18\x03 \x01(\x03R\bexamples\x12!\n" +
 	"\fcontent_hash\x18\x04 \x01(\tR\vcontentHash\x121\n" +
-	"\x05tasks\x18\x05 \x03(\v2\x1b.mixopt.trainer.v1.TaskInfoR\x05tasks\"\xff\x01\n" +
+	"\x05tasks\x18\x05 \x03(\v2\x1b.mixopt.trainer.v1.TaskInfoR\x05tasks\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\"\xff\x01\n" +
 	"\bTaskInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\adataset\x18\x02 \x01(\tR\adataset\x12:\n" +
