@@ -1,10 +1,15 @@
 package tailpatch
 
 import (
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"sync"
 	"time"
 
 	"github.com/mixopt/mixopt/trainer"
@@ -24,6 +29,9 @@ const LedgerFile = "ledger.sqlite"
 type Ledger struct {
 	db   *sql.DB
 	path string
+
+	mu    sync.Mutex
+	lists map[string][]trainer.ExampleOutcome // example lists by hash (ids and subsets only)
 }
 
 // JobState is a job's state in the ledger.
@@ -78,15 +86,29 @@ CREATE TABLE IF NOT EXISTS trajectory (
 	message  TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (job_id, endpoint, seq)
 );
-CREATE TABLE IF NOT EXISTS outcomes (
-	job_id     TEXT NOT NULL,
+-- A final evaluation's example list (ids and subsets in suite order) is
+-- stored once, under the hash of its content, and shared by every job
+-- evaluated on it.
+CREATE TABLE IF NOT EXISTS example_lists (
+	hash     TEXT PRIMARY KEY,
+	examples INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS examples (
+	list       TEXT NOT NULL,
 	idx        INTEGER NOT NULL,
 	example_id TEXT NOT NULL,
 	subset     TEXT NOT NULL,
-	chosen     REAL NOT NULL,
-	rejected   REAL NOT NULL,
-	correct    INTEGER NOT NULL,
-	PRIMARY KEY (job_id, idx)
+	PRIMARY KEY (list, idx)
+) WITHOUT ROWID;
+-- Per-example outcomes of a job, in list order: correct has one byte per
+-- example (1 = chosen scored strictly above rejected), chosen and rejected
+-- one little-endian float64 per example.
+CREATE TABLE IF NOT EXISTS outcomes (
+	job_id   TEXT PRIMARY KEY,
+	list     TEXT NOT NULL,
+	correct  BLOB NOT NULL,
+	chosen   BLOB NOT NULL,
+	rejected BLOB NOT NULL
 );
 `
 
@@ -103,7 +125,7 @@ func OpenLedger(path string) (*Ledger, error) {
 		db.Close()
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
-	return &Ledger{db: db, path: path}, nil
+	return &Ledger{db: db, path: path, lists: map[string][]trainer.ExampleOutcome{}}, nil
 }
 
 // Close closes the database.
@@ -269,22 +291,8 @@ func (l *Ledger) Finished(id string, res Result) error {
 	if err := insertEvents(tx, id, res.Endpoint, res.Events); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`DELETE FROM outcomes WHERE job_id = ?`, id); err != nil {
+	if err := insertOutcomes(tx, id, res.Outcomes); err != nil {
 		return err
-	}
-	stmt, err := tx.Prepare(`INSERT INTO outcomes(job_id, idx, example_id, subset, chosen, rejected, correct) VALUES(?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for i, o := range res.Outcomes {
-		c := 0
-		if o.Correct {
-			c = 1
-		}
-		if _, err := stmt.Exec(id, i, o.ID, o.Subset, o.ChosenScore, o.RejectedScore, c); err != nil {
-			return err
-		}
 	}
 	if _, err := tx.Exec(`INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, ?)`, id, at, string(StateSucceeded), res.Endpoint, res.Checkpoint); err != nil {
 		return err
@@ -338,24 +346,104 @@ func (l *Ledger) Failed(id, endpoint string, state JobState, msg string, events 
 	return tx.Commit()
 }
 
-// Outcomes returns a job's per-example outcomes in suite order.
-func (l *Ledger) Outcomes(id string) ([]trainer.ExampleOutcome, error) {
-	rows, err := l.db.Query(`SELECT example_id, subset, chosen, rejected, correct FROM outcomes WHERE job_id = ? ORDER BY idx`, id)
+// insertOutcomes stores a job's outcomes, and their example list if the
+// ledger does not have it yet.
+func insertOutcomes(tx *sql.Tx, id string, outs []trainer.ExampleOutcome) error {
+	h := sha256.New()
+	for _, o := range outs {
+		fmt.Fprintf(h, "%s\x00%s\x00", o.ID, o.Subset)
+	}
+	list := hex.EncodeToString(h.Sum(nil))
+	var n int
+	err := tx.QueryRow(`SELECT examples FROM example_lists WHERE hash = ?`, list).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := tx.Exec(`INSERT INTO example_lists(hash, examples) VALUES(?, ?)`, list, len(outs)); err != nil {
+			return err
+		}
+		stmt, err := tx.Prepare(`INSERT INTO examples(list, idx, example_id, subset) VALUES(?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, o := range outs {
+			if _, err := stmt.Exec(list, i, o.ID, o.Subset); err != nil {
+				return err
+			}
+		}
+	} else if err != nil {
+		return err
+	}
+	correct := make([]byte, len(outs))
+	chosen := make([]byte, 0, 8*len(outs))
+	rejected := make([]byte, 0, 8*len(outs))
+	for i, o := range outs {
+		if o.Correct {
+			correct[i] = 1
+		}
+		chosen = binary.LittleEndian.AppendUint64(chosen, math.Float64bits(o.ChosenScore))
+		rejected = binary.LittleEndian.AppendUint64(rejected, math.Float64bits(o.RejectedScore))
+	}
+	_, err = tx.Exec(`INSERT INTO outcomes(job_id, list, correct, chosen, rejected) VALUES(?, ?, ?, ?, ?)
+		ON CONFLICT(job_id) DO UPDATE SET list = excluded.list, correct = excluded.correct, chosen = excluded.chosen, rejected = excluded.rejected`,
+		id, list, correct, chosen, rejected)
+	return err
+}
+
+// exampleList returns the ids and subsets of a stored example list.
+func (l *Ledger) exampleList(list string) ([]trainer.ExampleOutcome, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ex, ok := l.lists[list]; ok {
+		return ex, nil
+	}
+	rows, err := l.db.Query(`SELECT example_id, subset FROM examples WHERE list = ? ORDER BY idx`, list)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []trainer.ExampleOutcome
+	var ex []trainer.ExampleOutcome
 	for rows.Next() {
 		var o trainer.ExampleOutcome
-		var c int
-		if err := rows.Scan(&o.ID, &o.Subset, &o.ChosenScore, &o.RejectedScore, &c); err != nil {
+		if err := rows.Scan(&o.ID, &o.Subset); err != nil {
 			return nil, err
 		}
-		o.Correct = c == 1
-		out = append(out, o)
+		ex = append(ex, o)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	l.lists[list] = ex
+	return ex, nil
+}
+
+// Outcomes returns a job's per-example outcomes in suite order (none if the
+// job has not finished).
+func (l *Ledger) Outcomes(id string) ([]trainer.ExampleOutcome, error) {
+	var list string
+	var correct, chosen, rejected []byte
+	err := l.db.QueryRow(`SELECT list, correct, chosen, rejected FROM outcomes WHERE job_id = ?`, id).Scan(&list, &correct, &chosen, &rejected)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ex, err := l.exampleList(list)
+	if err != nil {
+		return nil, err
+	}
+	if len(correct) != len(ex) || len(chosen) != 8*len(ex) || len(rejected) != 8*len(ex) {
+		return nil, fmt.Errorf("ledger: job %s: outcomes do not match their example list %s", id, list)
+	}
+	out := make([]trainer.ExampleOutcome, len(ex))
+	for i, e := range ex {
+		out[i] = trainer.ExampleOutcome{
+			ID: e.ID, Subset: e.Subset, Correct: correct[i] == 1,
+			ChosenScore:   math.Float64frombits(binary.LittleEndian.Uint64(chosen[8*i:])),
+			RejectedScore: math.Float64frombits(binary.LittleEndian.Uint64(rejected[8*i:])),
+		}
+	}
+	return out, nil
 }
 
 // EvalPoint is one intermediate or final evaluation of a job.
