@@ -165,6 +165,10 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Later stages (solve, validate) read what the trainers offer from here.
+	if err := saveDescription(ledger, desc); err != nil {
+		return nil, err
+	}
 	sched, err := NewScheduler(ledger, opts.Endpoints, limits, opts.Scheduler)
 	if err != nil {
 		return nil, err
@@ -593,4 +597,32 @@ func metadata(runID string, cfg Config, def *target.Definition, desc *trainer.De
 			"model_version": desc.ModelVersion, "parameters": desc.ModelParameters,
 		}),
 	}, nil
+}
+
+// MetaDescription is the ledger meta key under which a run keeps the
+// trainers' Describe answer.
+const MetaDescription = "trainer.describe"
+
+func saveDescription(ledger *Ledger, desc *trainer.Description) error {
+	b, err := json.Marshal(desc)
+	if err != nil {
+		return err
+	}
+	return ledger.SetMeta(MetaDescription, string(b))
+}
+
+// LoadDescription returns the Describe answer a run recorded.
+func LoadDescription(ledger *Ledger) (*trainer.Description, error) {
+	s, err := ledger.Meta(MetaDescription)
+	if err != nil {
+		return nil, err
+	}
+	if s == "" {
+		return nil, fmt.Errorf("ledger %s records no trainer description (run `mixopt patch` first)", ledger.Path())
+	}
+	var d trainer.Description
+	if err := json.Unmarshal([]byte(s), &d); err != nil {
+		return nil, fmt.Errorf("ledger %s: %s: %w", ledger.Path(), MetaDescription, err)
+	}
+	return &d, nil
 }
