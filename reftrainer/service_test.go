@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/mixopt/mixopt/dataset"
-	"github.com/mixopt/mixopt/internal/testdata"
+	"github.com/mixopt/mixopt/internal/testenv"
 	trainerv1 "github.com/mixopt/mixopt/proto/mixopt/trainer/v1"
 	"github.com/mixopt/mixopt/reftrainer"
 	"github.com/stretchr/testify/assert"
@@ -32,7 +32,7 @@ const hh = "hh_rlhf_harmless_base"
 // the XSTest target subsets.
 func miniData(t *testing.T) string {
 	t.Helper()
-	src := testdata.DataDir(t)
+	src := testenv.DataDir(t)
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "train", "pairwise"), 0o755))
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "target"), 0o755))
@@ -362,7 +362,7 @@ func TestRestartResumesJobs(t *testing.T) {
 // what an outside client sees: health, Describe listing every dataset with
 // its example count, and a short job scored on XSTest should-refuse.
 func TestRealSocket(t *testing.T) {
-	dataDir := testdata.DataDir(t)
+	dataDir := testenv.DataDir(t)
 	svc, err := reftrainer.New(reftrainer.Config{DataDir: dataDir, StateDir: t.TempDir()})
 	require.NoError(t, err)
 	defer svc.Close()

@@ -10,14 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mixopt/mixopt/dataset"
-	"github.com/mixopt/mixopt/internal/testdata"
+	"github.com/mixopt/mixopt/internal/testenv"
 	"github.com/mixopt/mixopt/target"
 )
 
 // loadLocalSuite reads the real RewardBench-shaped suite.
 func loadLocalSuite(t *testing.T) *dataset.Suite {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(testdata.DataDir(t), "target", "*.jsonl"))
+	paths, err := filepath.Glob(filepath.Join(testenv.DataDir(t), "target", "*.jsonl"))
 	require.NoError(t, err)
 	require.NotEmpty(t, paths)
 	s, err := dataset.LoadSuite(dataset.DefaultSuiteName, paths)
