@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/mixopt/mixopt/trainer"
@@ -130,6 +131,11 @@ type Scheduler struct {
 	cfg    SchedulerConfig
 	ledger *Ledger
 	eps    []*endpointState
+
+	// trainerIDs maps a job in flight to the id it runs under on its
+	// trainer (see trainerJobID), for cancelling it there.
+	mu         sync.Mutex
+	trainerIDs map[string]string
 }
 
 type endpointState struct {
@@ -151,7 +157,7 @@ func NewScheduler(ledger *Ledger, eps []Endpoint, limits []int, cfg SchedulerCon
 		return nil, fmt.Errorf("scheduler: %d endpoints, %d limits", len(eps), len(limits))
 	}
 	cfg.setDefaults()
-	s := &Scheduler{cfg: cfg, ledger: ledger}
+	s := &Scheduler{cfg: cfg, ledger: ledger, trainerIDs: map[string]string{}}
 	for i, ep := range eps {
 		s.eps = append(s.eps, &endpointState{Endpoint: ep, limit: max(1, limits[i])})
 	}
@@ -222,7 +228,7 @@ func (s *Scheduler) Run(ctx context.Context, jobs []Job, suite string, validate 
 	cancels := map[string]context.CancelFunc{}
 	attempts := map[string]int{}
 	exclude := map[string]map[*endpointState]bool{}
-	var failed []string
+	var failed []error
 	stopping := false
 	stop := s.cfg.Stop
 
@@ -244,7 +250,7 @@ func (s *Scheduler) Run(ctx context.Context, jobs []Job, suite string, validate 
 		if len(inflight) == 0 {
 			switch {
 			case len(pending) == 0 && len(failed) > 0:
-				return fmt.Errorf("%d jobs failed: %v", len(failed), failed)
+				return fmt.Errorf("%d jobs failed: %w", len(failed), errors.Join(failed...))
 			case len(pending) == 0:
 				return nil
 			case stopping || ctx.Err() != nil:
@@ -283,7 +289,7 @@ func (s *Scheduler) Run(ctx context.Context, jobs []Job, suite string, validate 
 			case Cancel:
 				for id, ep := range inflight {
 					cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CallTimeout)
-					if _, err := ep.Trainer.Cancel(cctx, id); err != nil {
+					if _, err := ep.Trainer.Cancel(cctx, s.trainerID(id)); err != nil {
 						s.cfg.Logger.Warn("cancel job", "job", id, "endpoint", ep.Name, "err", err)
 					}
 					cancel()
@@ -310,7 +316,7 @@ func (s *Scheduler) Run(ctx context.Context, jobs []Job, suite string, validate 
 }
 
 // settle books one finished attempt.
-func (s *Scheduler) settle(o outcome, pending *[]*Job, attempts map[string]int, exclude map[string]map[*endpointState]bool, failed *[]string) {
+func (s *Scheduler) settle(o outcome, pending *[]*Job, attempts map[string]int, exclude map[string]map[*endpointState]bool, failed *[]error) {
 	log := s.cfg.Logger.With("job", o.job.ID, "endpoint", o.ep.Name)
 	switch o.kind {
 	case failNone:
@@ -352,7 +358,7 @@ func (s *Scheduler) settle(o outcome, pending *[]*Job, attempts map[string]int, 
 	if err := s.ledger.Failed(o.job.ID, o.ep.Name, StateFailed, o.err.Error(), o.events); err != nil {
 		log.Error("record failure", "err", err)
 	}
-	*failed = append(*failed, o.job.ID)
+	*failed = append(*failed, fmt.Errorf("job %s: %w", o.job.ID, o.err))
 }
 
 // pick chooses an endpoint with a free slot: the one the ledger says holds
@@ -455,22 +461,40 @@ func (s *Scheduler) execute(ctx context.Context, j *Job, ep *endpointState, suit
 	}
 	s.cfg.Progress.Start(j.ID, j.Label(), j.Spec.Steps)
 
+	// tid is the id the job runs under on this trainer. A trainer keeps a
+	// job id for good, so a job whose attempt there ended failed or
+	// cancelled (say by --on-interrupt cancel) runs again under the next
+	// id of a fixed sequence; a restarted driver walks the same sequence
+	// and re-attaches to the same attempt.
+	var tid string
 	submit := func() error {
 		return s.call(ctx, func(cctx context.Context) error {
-			_, _, err := ep.Trainer.Submit(cctx, j.ID, j.Spec)
-			return err
+			for n := 0; n < maxTrainerAttempts; n++ {
+				id := trainerJobID(j.ID, n)
+				st, _, err := ep.Trainer.Submit(cctx, id, j.Spec)
+				if err != nil {
+					return err
+				}
+				if st.State != trainer.StateFailed && st.State != trainer.StateCancelled {
+					tid = id
+					s.setTrainerID(j.ID, id)
+					return nil
+				}
+			}
+			return fmt.Errorf("%d attempts ended failed or cancelled on this trainer", maxTrainerAttempts)
 		})
 	}
 	if err := submit(); err != nil {
 		return fail(classify(ctx, err), err)
 	}
+	defer s.setTrainerID(j.ID, "")
 
 	// Watch, re-attaching after the last event seen whenever the stream
 	// breaks, until the terminal event.
 	var lastSeq uint64
 	reattach := 0
 	for {
-		err := s.watch(ctx, j, ep, &lastSeq, &o.events)
+		err := s.watch(ctx, j, tid, ep, &lastSeq, &o.events)
 		if err == nil {
 			break
 		}
@@ -491,6 +515,7 @@ func (s *Scheduler) execute(ctx context.Context, j *Job, ep *endpointState, suit
 		}
 		reattach++
 		if reattach >= max(1, s.cfg.Backoff.Attempts) {
+			s.abandon(ctx, ep, tid)
 			return fail(failEndpoint, err)
 		}
 		s.cfg.Logger.Info("watch broke; re-attaching", "job", j.ID, "endpoint", ep.Name, "after_seq", lastSeq, "err", err)
@@ -528,15 +553,60 @@ func (s *Scheduler) execute(ctx context.Context, j *Job, ep *endpointState, suit
 	return o
 }
 
+// maxTrainerAttempts bounds the ids a job tries on one trainer.
+const maxTrainerAttempts = 100
+
+// trainerJobID is the id of a job's n-th attempt on a trainer: the job id,
+// then "<id>.r1", "<id>.r2"…
+func trainerJobID(id string, n int) string {
+	if n == 0 {
+		return id
+	}
+	return fmt.Sprintf("%s.r%d", id, n)
+}
+
+func (s *Scheduler) setTrainerID(id, tid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tid == "" {
+		delete(s.trainerIDs, id)
+	} else {
+		s.trainerIDs[id] = tid
+	}
+}
+
+// trainerID returns the id job id runs under on its trainer (its own id
+// until it is submitted).
+func (s *Scheduler) trainerID(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tid, ok := s.trainerIDs[id]; ok {
+		return tid
+	}
+	return id
+}
+
+// abandon cancels a job the scheduler moves away from an endpoint that may
+// still run it, so that it does not keep one of the endpoint's slots: a
+// stalled job would, and every later job there would queue behind it for
+// good. It is best effort; the endpoint may be down.
+func (s *Scheduler) abandon(ctx context.Context, ep *endpointState, tid string) {
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	if _, err := ep.Trainer.Cancel(cctx, tid); err != nil {
+		s.cfg.Logger.Debug("cancel abandoned job", "job", tid, "endpoint", ep.Name, "err", err)
+	}
+}
+
 // watch follows a job's events after *lastSeq until its terminal event,
 // failing with errStalled if a running job is silent for the stall timeout.
-func (s *Scheduler) watch(ctx context.Context, j *Job, ep *endpointState, lastSeq *uint64, events *[]trainer.Event) error {
+func (s *Scheduler) watch(ctx context.Context, j *Job, tid string, ep *endpointState, lastSeq *uint64, events *[]trainer.Event) error {
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	running := false
 	timer := time.AfterFunc(s.cfg.StallTimeout, func() { cancel(errStalled) })
 	defer timer.Stop()
-	err := ep.Trainer.Watch(wctx, j.ID, *lastSeq, func(ev trainer.Event) error {
+	err := ep.Trainer.Watch(wctx, tid, *lastSeq, func(ev trainer.Event) error {
 		if ev.Seq <= *lastSeq {
 			return nil // replayed on re-attach
 		}
