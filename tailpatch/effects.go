@@ -143,63 +143,19 @@ func ComputeEffects(in EffectInput, opts EffectOptions) (*Effects, error) {
 			jobs = append(jobs, p.Correct)
 		}
 	}
-	n := len(in.Base)
-	for i, j := range jobs {
-		if len(j) != n {
-			return nil, fmt.Errorf("effects: job %d has %d outcomes, the base %d", i, len(j), n)
-		}
-	}
-	// corr[j][s][k] is job j's outcome on the k-th dev example of subset s.
-	corr := make([][][]float64, len(jobs))
-	for j, c := range jobs {
-		corr[j] = make([][]float64, len(in.Groups))
-		for s, g := range in.Groups {
-			v := make([]float64, len(g))
-			for k, idx := range g {
-				if c[idx] {
-					v[k] = 1
-				}
-			}
-			corr[j][s] = v
-		}
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x626f6f7473747261))
+	boot, err := BootstrapScores(sc, in.Groups, jobs, opts.Replicates, rng)
+	if err != nil {
+		return nil, fmt.Errorf("effects: %w", err)
 	}
 	ctrl0, patch0 := 1, 1+len(in.Controls)
-
-	// scores[j] are job j's category scores under multiplicities mult.
-	scores := make([][]float64, len(jobs))
-	for j := range scores {
-		scores[j] = make([]float64, nc)
-	}
-	correct := make([]float64, len(in.Groups))
-	total := make([]float64, len(in.Groups))
-	scoreAll := func(mult [][]float64) {
-		for s, g := range in.Groups {
-			total[s] = float64(len(g))
-		}
-		for j := range jobs {
-			for s := range in.Groups {
-				var sum float64
-				if mult == nil {
-					for _, x := range corr[j][s] {
-						sum += x
-					}
-				} else {
-					m := mult[s]
-					for k, x := range corr[j][s] {
-						sum += m[k] * x
-					}
-				}
-				correct[s] = sum
-			}
-			sc.ScoreInto(scores[j], correct, total)
-		}
-	}
-
 	nt := len(in.Tasks)
 	cells := nt * nc
-	// deltas computes, for a seed draw, delta vs base and vs control of
-	// every (task, category) from the current scores.
-	deltas := func(draw []int, dst, dstCtl []float64) {
+	hasCtl := len(in.Controls) > 0
+
+	// deltas computes, for one set of job scores and a seed draw, the delta
+	// vs base and vs control of every (task, category).
+	deltas := func(scores [][]float64, draw []int, dst, dstCtl []float64) {
 		for t := range nt {
 			for c := range nc {
 				var d, dc float64
@@ -217,61 +173,49 @@ func ComputeEffects(in EffectInput, opts EffectOptions) (*Effects, error) {
 			}
 		}
 	}
+	newCells := func() []float64 {
+		if !hasCtl {
+			return nil
+		}
+		return make([]float64, cells)
+	}
 
 	identity := make([]int, seeds)
 	for k := range identity {
 		identity[k] = k
 	}
-	hasCtl := len(in.Controls) > 0
-	point := make([]float64, cells)
-	var pointCtl []float64
-	if hasCtl {
-		pointCtl = make([]float64, cells)
-	}
-	scoreAll(nil)
-	deltas(identity, point, pointCtl)
-	baseScores := slices.Clone(scores[0])
+	point, pointCtl := make([]float64, cells), newCells()
+	deltas(boot.Point, identity, point, pointCtl)
+	baseScores := boot.Point[0]
 	patched := make([]float64, cells)
 	for t := range nt {
 		for c := range nc {
 			var sum float64
 			for k := range seeds {
-				sum += scores[patch0+t*seeds+k][c]
+				sum += boot.Point[patch0+t*seeds+k][c]
 			}
 			patched[t*nc+c] = sum / float64(seeds)
 		}
 	}
 
-	rng := rand.New(rand.NewPCG(opts.Seed, 0x626f6f7473747261))
-	mult := make([][]float64, len(in.Groups))
-	for s, g := range in.Groups {
-		mult[s] = make([]float64, len(g))
-	}
-	draw := make([]int, seeds)
+	// Each replicate also resamples the seeds, the same draw for every task.
 	reps := make([][]float64, opts.Replicates)
 	var repsCtl [][]float64
 	if hasCtl {
 		repsCtl = make([][]float64, opts.Replicates)
 	}
+	draw := make([]int, seeds)
 	for b := range opts.Replicates {
-		for s, g := range in.Groups {
-			m := mult[s]
-			clear(m)
-			for range len(g) {
-				m[rng.IntN(len(g))]++
-			}
-		}
 		for k := range draw {
 			draw[k] = rng.IntN(seeds)
 		}
-		scoreAll(mult)
 		reps[b] = make([]float64, cells)
+		var ctl []float64
 		if hasCtl {
 			repsCtl[b] = make([]float64, cells)
-			deltas(draw, reps[b], repsCtl[b])
-		} else {
-			deltas(draw, reps[b], nil)
+			ctl = repsCtl[b]
 		}
+		deltas(boot.Replicates[b], draw, reps[b], ctl)
 	}
 
 	out := &Effects{Tasks: slices.Clone(in.Tasks), Categories: sc.Categories(), Rows: make([]Effect, cells),
@@ -287,7 +231,7 @@ func ComputeEffects(in EffectInput, opts EffectOptions) (*Effects, error) {
 			for b := range reps {
 				col[b] = reps[b][i]
 			}
-			e.Low, e.High = interval(col, alpha)
+			e.Low, e.High = PercentileInterval(col, alpha)
 			e.PNonPositive = shareAtMost(col, 0)
 			e.DeltaVsControl, e.ControlLow, e.ControlHigh = math.NaN(), math.NaN(), math.NaN()
 			if hasCtl {
@@ -295,7 +239,7 @@ func ComputeEffects(in EffectInput, opts EffectOptions) (*Effects, error) {
 				for b := range repsCtl {
 					col[b] = repsCtl[b][i]
 				}
-				e.ControlLow, e.ControlHigh = interval(col, alpha)
+				e.ControlLow, e.ControlHigh = PercentileInterval(col, alpha)
 			}
 		}
 	}
@@ -366,9 +310,10 @@ func countsInto(sc *target.Scorer, counts []trainer.SubsetCount, correct, total 
 	return nil
 }
 
-// interval returns the alpha and 1-alpha percentiles of xs (linear
-// interpolation between order statistics). xs is reordered.
-func interval(xs []float64, alpha float64) (lo, hi float64) {
+// PercentileInterval returns the alpha and 1-alpha percentiles of xs
+// (linear interpolation between order statistics), or NaNs if any x is NaN.
+// It sorts xs in place.
+func PercentileInterval(xs []float64, alpha float64) (lo, hi float64) {
 	for _, x := range xs {
 		if math.IsNaN(x) {
 			return math.NaN(), math.NaN()
@@ -399,4 +344,90 @@ func shareAtMost(xs []float64, v float64) float64 {
 		}
 	}
 	return float64(n) / float64(len(xs))
+}
+
+// ScoreBootstrap holds category scores of several jobs on one suite split,
+// on the original examples and on paired bootstrap resamples.
+type ScoreBootstrap struct {
+	// Point[j] are job j's category scores on the original examples.
+	Point [][]float64
+	// Replicates[b][j] are job j's category scores on resample b. Every job
+	// is scored on the same resample, which pairs their differences.
+	Replicates [][][]float64
+}
+
+// BootstrapScores scores jobs (outcomes per suite example, in suite order)
+// on the examples listed in groups (per scorer subset, suite indices) and on
+// b resamples that draw, within each subset, as many examples as it has,
+// with replacement. Scores use the target's own formula (scorer).
+func BootstrapScores(sc *target.Scorer, groups [][]int, jobs [][]bool, b int, rng *rand.Rand) (*ScoreBootstrap, error) {
+	if len(groups) != sc.NumSubsets() {
+		return nil, fmt.Errorf("%d subset groups for %d subsets", len(groups), sc.NumSubsets())
+	}
+	nc := sc.NumCategories()
+	for i, j := range jobs {
+		if len(j) != len(jobs[0]) {
+			return nil, fmt.Errorf("job %d has %d outcomes, job 0 has %d", i, len(j), len(jobs[0]))
+		}
+	}
+	// corr[j][s][k] is job j's outcome on the k-th example of subset s.
+	corr := make([][][]float64, len(jobs))
+	for j, c := range jobs {
+		corr[j] = make([][]float64, len(groups))
+		for s, g := range groups {
+			v := make([]float64, len(g))
+			for k, idx := range g {
+				if idx < 0 || idx >= len(c) {
+					return nil, fmt.Errorf("subset %d lists example %d of %d", s, idx, len(c))
+				}
+				if c[idx] {
+					v[k] = 1
+				}
+			}
+			corr[j][s] = v
+		}
+	}
+	correct := make([]float64, len(groups))
+	total := make([]float64, len(groups))
+	for s, g := range groups {
+		total[s] = float64(len(g))
+	}
+	score := func(mult [][]float64) [][]float64 {
+		out := make([][]float64, len(jobs))
+		for j := range jobs {
+			for s := range groups {
+				var sum float64
+				if mult == nil {
+					for _, x := range corr[j][s] {
+						sum += x
+					}
+				} else {
+					m := mult[s]
+					for k, x := range corr[j][s] {
+						sum += m[k] * x
+					}
+				}
+				correct[s] = sum
+			}
+			out[j] = make([]float64, nc)
+			sc.ScoreInto(out[j], correct, total)
+		}
+		return out
+	}
+	res := &ScoreBootstrap{Point: score(nil), Replicates: make([][][]float64, b)}
+	mult := make([][]float64, len(groups))
+	for s, g := range groups {
+		mult[s] = make([]float64, len(g))
+	}
+	for r := range b {
+		for s, g := range groups {
+			m := mult[s]
+			clear(m)
+			for range len(g) {
+				m[rng.IntN(len(g))]++
+			}
+		}
+		res.Replicates[r] = score(mult)
+	}
+	return res, nil
 }

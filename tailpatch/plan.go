@@ -32,6 +32,9 @@ const (
 	// KindControl fine-tunes the base on the base mixture with the patch
 	// recipe, so that "training longer" is not credited to a task.
 	KindControl Kind = "control"
+	// KindValidation trains a candidate or baseline mixture to check the
+	// optimised weights (package validation).
+	KindValidation Kind = "validation"
 )
 
 // DefaultCap is FLAMe's per-task cap on the examples-proportional mixture
@@ -81,6 +84,8 @@ func (j *Job) Label() string {
 		return fmt.Sprintf("patch %s seed %d", j.Task, j.Seed)
 	case KindControl:
 		return fmt.Sprintf("control seed %d", j.Seed)
+	case KindValidation:
+		return fmt.Sprintf("validate %s seed %d", j.Task, j.Seed)
 	}
 	return string(j.Kind)
 }
@@ -200,4 +205,13 @@ func (p PatchPlan) Plan() []Job {
 		}
 	}
 	return jobs
+}
+
+// SpecJob makes a job of any kind whose id hashes everything in spec that
+// determines its result (start, mixture with content hashes, recipe, seed).
+// name labels it (for KindValidation, the arm).
+func SpecJob(kind Kind, name string, spec trainer.JobSpec) Job {
+	canonical := fmt.Sprintf("kind=%s name=%s from=%s mixture=%s %s seed=%d", kind, name, spec.Base,
+		canonicalMixture(spec.Mixture), Recipe{Steps: spec.Steps, BatchSize: spec.BatchSize, LearningRate: spec.LearningRate}.canonical(), spec.Seed)
+	return Job{ID: jobID(kind, name, spec.Seed, canonical), Kind: kind, Task: name, Seed: spec.Seed, Spec: spec}
 }

@@ -187,21 +187,16 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ledger.SetMeta(MetaBaseJob, baseJob.ID); err != nil {
+		return nil, err
+	}
 	baseOutcomes, err := ledger.Outcomes(baseJob.ID)
 	if err != nil {
 		return nil, err
 	}
 
 	// The suite as the trainer scores it, its scorer and its dev split.
-	suite, err := suiteFrom(suiteInfo, baseOutcomes)
-	if err != nil {
-		return nil, err
-	}
-	scorer, err := def.ResolveSuite(suite)
-	if err != nil {
-		return nil, err
-	}
-	split, err := def.Split(suite)
+	scorer, split, err := ResolveTarget(def, suiteInfo, baseOutcomes)
 	if err != nil {
 		return nil, err
 	}
@@ -407,6 +402,25 @@ func runBase(ctx context.Context, cfg Config, desc *trainer.Description, suite s
 	return job, ledger.Finished(job.ID, Result{Endpoint: ep.Name, Checkpoint: cfg.Base.Checkpoint, Outcomes: ev.Examples})
 }
 
+// ResolveTarget rebuilds the target suite from a full evaluation (example
+// ids and subsets in suite order) and Describe's subset sections, and returns
+// the target's scorer and dev/test split for it.
+func ResolveTarget(def *target.Definition, info trainer.SuiteInfo, outcomes []trainer.ExampleOutcome) (*target.Scorer, *target.Split, error) {
+	suite, err := suiteFrom(info, outcomes)
+	if err != nil {
+		return nil, nil, err
+	}
+	scorer, err := def.ResolveSuite(suite)
+	if err != nil {
+		return nil, nil, err
+	}
+	split, err := def.Split(suite)
+	if err != nil {
+		return nil, nil, err
+	}
+	return scorer, split, nil
+}
+
 // suiteFrom rebuilds the suite's example list (ids and subsets, in suite
 // order) from an evaluation, with sections from Describe.
 func suiteFrom(info trainer.SuiteInfo, outcomes []trainer.ExampleOutcome) (*dataset.Suite, error) {
@@ -598,6 +612,10 @@ func metadata(runID string, cfg Config, def *target.Definition, desc *trainer.De
 		}),
 	}, nil
 }
+
+// MetaBaseJob is the ledger meta key of the run's base job id (whose
+// outcomes define the suite's example order).
+const MetaBaseJob = "base.job"
 
 // MetaDescription is the ledger meta key under which a run keeps the
 // trainers' Describe answer.

@@ -334,14 +334,22 @@ func (s *Scheduler) settle(o outcome, pending *[]*Job, attempts map[string]int, 
 	}
 	exclude[o.job.ID][o.ep] = true
 	if o.kind == failEndpoint {
-		o.ep.failures++
-		wait := time.Duration(math.Min(float64(s.cfg.Cooldown)*math.Pow(2, float64(o.ep.failures-1)), float64(time.Minute)))
-		o.ep.downUntil = time.Now().Add(wait)
-		if o.ep.failures >= s.cfg.MaxEndpointFailures {
-			o.ep.gone = true
-			log.Error("endpoint taken out of the pool", "consecutive_failures", o.ep.failures, "err", o.err)
-		} else {
-			log.Warn("endpoint failed; job goes to another endpoint", "err", o.err, "rest", wait)
+		switch {
+		case time.Now().Before(o.ep.downUntil):
+			// The endpoint is resting after a failure: this job was in
+			// flight when it happened, and one crash of a trainer that
+			// runs many jobs counts once, not once per job.
+			log.Warn("endpoint failed; job goes to another endpoint", "err", o.err)
+		default:
+			o.ep.failures++
+			wait := time.Duration(math.Min(float64(s.cfg.Cooldown)*math.Pow(2, float64(o.ep.failures-1)), float64(time.Minute)))
+			o.ep.downUntil = time.Now().Add(wait)
+			if o.ep.failures >= s.cfg.MaxEndpointFailures {
+				o.ep.gone = true
+				log.Error("endpoint taken out of the pool", "consecutive_failures", o.ep.failures, "err", o.err)
+			} else {
+				log.Warn("endpoint failed; job goes to another endpoint", "err", o.err, "rest", wait)
+			}
 		}
 		// An endpoint failure is not the job's fault: it does not use up an
 		// attempt.
