@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/mixopt/mixopt/tailpatch"
+	"github.com/mixopt/mixopt/validation"
 	"github.com/spf13/viper"
 )
 
@@ -75,6 +76,92 @@ type Config struct {
 	// TailPatch holds the tail-patch stage (target, tasks, base, patch,
 	// seeds, eval_every, no_controls, effects) at the top level of the file.
 	TailPatch tailpatch.Config `mapstructure:",squash"`
+	Solve     Solve            `mapstructure:"solve"`
+	// Run is the planned training run the mixture is for.
+	Run      PlannedRun        `mapstructure:"run"`
+	Export   Export            `mapstructure:"export"`
+	Validate validation.Config `mapstructure:"validate"`
+	// Steps lists the stages `mixopt plan` runs after the tail patches.
+	Stages Stages `mapstructure:"stages"`
+}
+
+// Solve configures the mixture solver (package mixture).
+type Solve struct {
+	// Objective is linear, kl, maxmin, lcb (kl on lower bounds) or
+	// flame-bundles; "lcb-<objective>" runs another objective on lower
+	// bounds.
+	Objective string `mapstructure:"objective"`
+	// Reference is "base" (effects vs the unpatched checkpoint) or
+	// "control" (vs the control patch).
+	Reference string `mapstructure:"reference"`
+	// CategoryWeights are α; empty means RewardBench's overall weighting.
+	CategoryWeights map[string]float64 `mapstructure:"category_weights"`
+	// Lambda is the KL objective's λ (0: 0.01), unless
+	// TargetEffectiveTasks chooses it.
+	Lambda               float64 `mapstructure:"lambda"`
+	TargetEffectiveTasks float64 `mapstructure:"target_effective_tasks"`
+	// PriorCap caps the examples-proportional prior (0: 2^16).
+	PriorCap    int64       `mapstructure:"prior_cap"`
+	TopK        int         `mapstructure:"top_k"`
+	Constraints Constraints `mapstructure:"constraints"`
+	Flame       Flame       `mapstructure:"flame"`
+}
+
+// Constraints mirror mixture.Constraints.
+type Constraints struct {
+	Floor          float64            `mapstructure:"floor"`
+	Cap            float64            `mapstructure:"cap"`
+	TaskFloor      map[string]float64 `mapstructure:"task_floor"`
+	TaskCap        map[string]float64 `mapstructure:"task_cap"`
+	MaxEpochs      float64            `mapstructure:"max_epochs"`
+	CategoryFloors map[string]float64 `mapstructure:"category_floors"`
+	Groups         []Group            `mapstructure:"groups"`
+}
+
+// Group mirrors mixture.Group.
+type Group struct {
+	Name  string   `mapstructure:"name"`
+	Tasks []string `mapstructure:"tasks"`
+	Min   float64  `mapstructure:"min"`
+	Max   float64  `mapstructure:"max"`
+}
+
+// Flame mirrors mixture.FlameSettings (zero: the paper's values).
+type Flame struct {
+	HelpfulEffect float64            `mapstructure:"helpful_effect"`
+	StableShare   float64            `mapstructure:"stable_share"`
+	GeneralRating int                `mapstructure:"general_rating"`
+	GeneralRate   float64            `mapstructure:"general_rate"`
+	CategoryRate  float64            `mapstructure:"category_rate"`
+	OtherRate     float64            `mapstructure:"other_rate"`
+	TopRate       float64            `mapstructure:"top_rate"`
+	TopTasks      int                `mapstructure:"top_tasks"`
+	TopCategories []string           `mapstructure:"top_categories"`
+	Thresholds    map[string]float64 `mapstructure:"thresholds"`
+	// TopMode is "replace" (the 200K is the task's rate) or "add".
+	TopMode string `mapstructure:"top_mode"`
+}
+
+// PlannedRun is the training run that consumes the mixture: it sets epoch
+// caps and the sampler config's budget and seed.
+type PlannedRun struct {
+	Steps     int64  `mapstructure:"steps"`
+	BatchSize int64  `mapstructure:"batch_size"`
+	Seed      uint64 `mapstructure:"seed"`
+}
+
+// Export configures the sampler exports written by plan.
+type Export struct {
+	// Formats to write (default: all).
+	Formats []string `mapstructure:"formats"`
+	// MaxEpochs is the repetition above which exports warn (0: 15).
+	MaxEpochs float64 `mapstructure:"max_epochs"`
+}
+
+// Stages switches the optional stages of `mixopt plan`.
+type Stages struct {
+	Validate bool `mapstructure:"validate"`
+	Report   bool `mapstructure:"report"`
 }
 
 // Load decodes v into a Config. Unknown keys in the file are an error that

@@ -241,7 +241,9 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Summary, error) {
 	}
 	examples := map[string]int64{}
 	for _, t := range tasks {
-		examples[t.Name] = t.TrainExamples
+		// The dataset's size, which the real training run sees (the
+		// reference trainer's held-out slice is its own affair).
+		examples[t.Name] = t.Examples
 	}
 	if err := WritePatches(opts.Dir, rows, scorer.Categories(), meta); err != nil {
 		return nil, err

@@ -525,13 +525,14 @@ func TestTrainerRestart(t *testing.T) {
 		for !f.Stats().Down {
 			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 		_, err := f.Start()
 		assert.NoError(t, err)
 	}()
 	dir := t.TempDir()
 	cfg := fastScheduler()
-	cfg.Backoff.Attempts = 10
+	cfg.Backoff.Attempts = 3 // the jobs in flight give up on A before it is back
+	cfg.Cooldown = 50 * time.Millisecond
 	_, err = tailpatch.Run(t.Context(), initConfig(), tailpatch.RunOptions{Dir: dir, Endpoints: []tailpatch.Endpoint{a}, Scheduler: cfg})
 	require.NoError(t, err)
 	st := f.Stats()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -47,11 +48,22 @@ func addExperimentFlags(f *pflag.FlagSet) {
 	f.String("on-interrupt", "", "on Ctrl-C: drain (finish jobs in flight), cancel them, or detach")
 }
 
-// experiment reads the config: the shipped file for --target (or --config),
-// then MIXOPT_* environment variables, then flags that were set.
-func (a *app) experiment(cmd *cobra.Command) (*experiments.Config, error) {
+// runConfigFile is where a run directory keeps the effective config its
+// run used, so that later commands on it (solve, validate, report) agree.
+const runConfigFile = "config.yaml"
+
+// experiment reads the config: --config, else the run directory's
+// config.yaml (for commands given --run), else the shipped file for
+// --target; then MIXOPT_* environment variables; then flags that were set
+// (mapped to config keys by keys).
+func (a *app) experiment(cmd *cobra.Command, keys []flagKey) (*experiments.Config, *viper.Viper, error) {
 	f := cmd.Flags()
 	path, _ := f.GetString("config")
+	if run, _ := f.GetString("run"); path == "" && run != "" {
+		if _, err := os.Stat(filepath.Join(run, runConfigFile)); err == nil {
+			path = filepath.Join(run, runConfigFile)
+		}
+	}
 	name := a.v.GetString("target")
 	if t := f.Lookup("target"); t != nil && t.Changed {
 		name = t.Value.String()
@@ -65,12 +77,12 @@ func (a *app) experiment(cmd *cobra.Command) (*experiments.Config, error) {
 	v.SetEnvPrefix("MIXOPT")
 	v.AutomaticEnv()
 	if err := experiments.ReadInto(v, name, path); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, fk := range experimentFlags {
+	for _, fk := range keys {
 		if fl := f.Lookup(fk.flag); fl != nil && fl.Changed {
 			if err := v.BindPFlag(fk.key, fl); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -79,12 +91,23 @@ func (a *app) experiment(cmd *cobra.Command) (*experiments.Config, error) {
 		if path == "" {
 			path = "experiments/" + name + ".yaml"
 		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if run, _ := f.GetString("run"); run != "" {
+		cfg.Out = run
 	}
 	if cfg.Out == "" {
 		cfg.Out = filepath.Join("runs", cfg.TailPatch.Target)
 	}
-	return cfg, nil
+	return cfg, v, nil
+}
+
+// saveConfig records the effective config in the run directory.
+func saveConfig(v *viper.Viper, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return v.WriteConfigAs(filepath.Join(dir, runConfigFile))
 }
 
 // endpoints connects to the configured trainers, or starts the in-process

@@ -20,8 +20,11 @@ and jobs.arrow into the run directory. Rerunning it on the same directory resume
 finished jobs are never run again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.experiment(cmd)
+			cfg, v, err := a.experiment(cmd, experimentFlags)
 			if err != nil {
+				return err
+			}
+			if err := saveConfig(v, cfg.Out); err != nil {
 				return err
 			}
 			sum, err := a.runPatches(cmd, cfg)

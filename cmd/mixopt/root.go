@@ -61,6 +61,10 @@ Start with:  mixopt plan --target rewardbench`,
 	root.AddCommand(
 		newTrainerCommand(a),
 		newPatchCommand(a),
+		newSolveCommand(a),
+		newExportCommand(a),
+		newSampleCommand(a),
+		newValidateCommand(a),
 	)
 	return root
 }
