@@ -83,4 +83,3 @@ func (a *app) runValidation(cmd *cobra.Command, cfg *experiments.Config) (*valid
 		Dir: cfg.Out, Endpoints: eps, Scheduler: sched, Version: version, Logger: a.log,
 	})
 }
-
