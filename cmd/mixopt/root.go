@@ -65,6 +65,7 @@ Start with:  mixopt plan --target rewardbench`,
 		newExportCommand(a),
 		newSampleCommand(a),
 		newValidateCommand(a),
+		newPlanCommand(a),
 	)
 	return root
 }
