@@ -259,7 +259,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestReattach(t *testing.T) {
 	for _, how := range []string{"context", "detach"} {
 		t.Run(how, func(t *testing.T) {
-			f, a := fake(t, "A", faketrainer.Config{EventDelay: 10 * time.Millisecond})
+			f, a := fake(t, "A", faketrainer.Config{EventDelay: 20 * time.Millisecond})
 			dir := t.TempDir()
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
@@ -452,7 +452,7 @@ func TestInterrupt(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.policy), func(t *testing.T) {
-			f, a := fake(t, "A", faketrainer.Config{EventDelay: 10 * time.Millisecond})
+			f, a := fake(t, "A", faketrainer.Config{EventDelay: 30 * time.Millisecond})
 			dir := t.TempDir()
 			jobs := fakeJobs(12)
 			stop := make(chan struct{})
@@ -460,7 +460,9 @@ func TestInterrupt(t *testing.T) {
 			cfg.OnInterrupt, cfg.Stop = tc.policy, stop
 			done := make(chan error, 1)
 			go func() { done <- schedule(t.Context(), t, dir, []tailpatch.Endpoint{a}, cfg, jobs, nil) }()
-			waitFor(t, "jobs in flight after some finished", func() bool { st := f.Stats(); return st.Succeeded >= 1 && st.Running >= 2 })
+			// The first wave (four jobs, the fake's limit) has finished and
+			// the second has just started.
+			waitFor(t, "the second wave of jobs", func() bool { st := f.Stats(); return st.Succeeded >= 4 && st.Running >= 2 })
 			close(stop)
 			err := <-done
 			require.ErrorIs(t, err, tailpatch.ErrInterrupted)

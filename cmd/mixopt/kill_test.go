@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"database/sql"
 	"os"
 	"os/exec"
@@ -31,9 +32,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// mixopt returns the CLI command with args, as a process.
-func mixopt(args ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], args...)
+// mixopt returns the CLI command with args, as a process that is killed if
+// it outlives the test.
+func mixopt(t *testing.T, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), envRunMain+"=1")
 	return cmd
 }
@@ -53,7 +57,7 @@ const patchJobs = 1 + 4*2 + 2
 func runToEnd(t *testing.T, args ...string) {
 	t.Helper()
 	var stderr bytes.Buffer
-	cmd := mixopt(args...)
+	cmd := mixopt(t, args...)
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Run(), "mixopt %s\nstderr:\n%s", strings.Join(args, " "), stderr.String())
 }
@@ -137,7 +141,7 @@ func TestKillResume(t *testing.T) {
 	runToEnd(t, patchArgs(data, clean)...)
 
 	var stderr bytes.Buffer
-	cmd := mixopt(patchArgs(data, killed)...)
+	cmd := mixopt(t, patchArgs(data, killed)...)
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	deadline := time.Now().Add(2 * time.Minute)
