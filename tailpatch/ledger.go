@@ -32,6 +32,7 @@ type Ledger struct {
 
 	mu    sync.Mutex
 	lists map[string][]trainer.ExampleOutcome // example lists by hash (ids and subsets only)
+	stmts map[string]*sql.Stmt                // prepared once: parsing SQL dominated small writes
 }
 
 // JobState is a job's state in the ledger.
@@ -112,6 +113,22 @@ CREATE TABLE IF NOT EXISTS outcomes (
 );
 `
 
+// hotStatements are the statements writes use, prepared at open.
+var hotStatements = []string{
+	`UPDATE jobs SET state = ?, endpoint = ?, attempts = attempts + 1,
+		first_submit = CASE WHEN first_submit = '' THEN ? ELSE first_submit END WHERE id = ?`,
+	`INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, '')`,
+	`UPDATE jobs SET state = ?, endpoint = ?, checkpoint = ?, final_loss = ?, error = '', finished_at = ?,
+		wall_seconds = (julianday(?) - julianday(first_submit)) * 86400.0 WHERE id = ?`,
+	`INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, ?)`,
+	`INSERT OR IGNORE INTO trajectory(job_id, endpoint, seq, state, kind, step, loss, eval, message) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	`UPDATE jobs SET state = ?, endpoint = ?, error = ?, finished_at = ? WHERE id = ?`,
+	`SELECT examples FROM example_lists WHERE hash = ?`,
+	`INSERT INTO example_lists(hash, examples) VALUES(?, ?)`,
+	`INSERT INTO outcomes(job_id, list, correct, chosen, rejected) VALUES(?, ?, ?, ?, ?)
+		ON CONFLICT(job_id) DO UPDATE SET list = excluded.list, correct = excluded.correct, chosen = excluded.chosen, rejected = excluded.rejected`,
+}
+
 // OpenLedger opens (creating if needed) the ledger at path.
 func OpenLedger(path string) (*Ledger, error) {
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)"
@@ -125,11 +142,51 @@ func OpenLedger(path string) (*Ledger, error) {
 		db.Close()
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
-	return &Ledger{db: db, path: path, lists: map[string][]trainer.ExampleOutcome{}}, nil
+	l := &Ledger{db: db, path: path, lists: map[string][]trainer.ExampleOutcome{}, stmts: map[string]*sql.Stmt{}}
+	// Prepare the hot statements now: with one connection, preparing inside
+	// a transaction would wait for the connection the transaction holds.
+	for _, q := range hotStatements {
+		st, err := db.Prepare(q)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("ledger %s: %w", path, err)
+		}
+		l.stmts[q] = st
+	}
+	return l, nil
 }
 
 // Close closes the database.
-func (l *Ledger) Close() error { return l.db.Close() }
+func (l *Ledger) Close() error {
+	l.mu.Lock()
+	for _, st := range l.stmts {
+		st.Close()
+	}
+	l.stmts = nil
+	l.mu.Unlock()
+	return l.db.Close()
+}
+
+// exec runs a statement in tx, preparing it once per ledger.
+func (l *Ledger) exec(tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := l.prepared(query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Stmt(st).Exec(args...)
+}
+
+// prepared returns a statement prepared at open; others are a programming
+// error (they would deadlock if prepared inside a transaction).
+func (l *Ledger) prepared(query string) (*sql.Stmt, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st, ok := l.stmts[query]
+	if !ok {
+		return nil, fmt.Errorf("ledger: statement not prepared at open: %s", query)
+	}
+	return st, nil
+}
 
 // Path returns the ledger's file path.
 func (l *Ledger) Path() string { return l.path }
@@ -250,12 +307,12 @@ func (l *Ledger) Submitted(id, endpoint string) error {
 	}
 	defer tx.Rollback()
 	at := now()
-	if _, err := tx.Exec(`UPDATE jobs SET state = ?, endpoint = ?, attempts = attempts + 1,
+	if _, err := l.exec(tx, `UPDATE jobs SET state = ?, endpoint = ?, attempts = attempts + 1,
 		first_submit = CASE WHEN first_submit = '' THEN ? ELSE first_submit END WHERE id = ?`,
 		string(StateSubmitted), endpoint, at, id); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, '')`, id, at, string(StateSubmitted), endpoint); err != nil {
+	if _, err := l.exec(tx, `INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, '')`, id, at, string(StateSubmitted), endpoint); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -283,29 +340,29 @@ func (l *Ledger) Finished(id string, res Result) error {
 	}
 	defer tx.Rollback()
 	at := now()
-	if _, err := tx.Exec(`UPDATE jobs SET state = ?, endpoint = ?, checkpoint = ?, final_loss = ?, error = '', finished_at = ?,
+	if _, err := l.exec(tx, `UPDATE jobs SET state = ?, endpoint = ?, checkpoint = ?, final_loss = ?, error = '', finished_at = ?,
 		wall_seconds = (julianday(?) - julianday(first_submit)) * 86400.0 WHERE id = ?`,
 		string(StateSucceeded), res.Endpoint, res.Checkpoint, res.FinalLoss, at, at, id); err != nil {
 		return err
 	}
-	if err := insertEvents(tx, id, res.Endpoint, res.Events); err != nil {
+	if err := l.insertEvents(tx, id, res.Endpoint, res.Events); err != nil {
 		return err
 	}
-	if err := insertOutcomes(tx, id, res.Outcomes); err != nil {
+	if err := l.insertOutcomes(tx, id, res.Outcomes); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, ?)`, id, at, string(StateSucceeded), res.Endpoint, res.Checkpoint); err != nil {
+	if _, err := l.exec(tx, `INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, ?)`, id, at, string(StateSucceeded), res.Endpoint, res.Checkpoint); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-func insertEvents(tx *sql.Tx, id, endpoint string, events []trainer.Event) error {
-	stmt, err := tx.Prepare(`INSERT OR IGNORE INTO trajectory(job_id, endpoint, seq, state, kind, step, loss, eval, message) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+func (l *Ledger) insertEvents(tx *sql.Tx, id, endpoint string, events []trainer.Event) error {
+	prep, err := l.prepared(`INSERT OR IGNORE INTO trajectory(job_id, endpoint, seq, state, kind, step, loss, eval, message) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
-	defer stmt.Close()
+	stmt := tx.Stmt(prep)
 	for _, ev := range events {
 		var loss any
 		if ev.Kind == trainer.EventProgress || ev.Kind == trainer.EventResult {
@@ -334,13 +391,13 @@ func (l *Ledger) Failed(id, endpoint string, state JobState, msg string, events 
 	}
 	defer tx.Rollback()
 	at := now()
-	if _, err := tx.Exec(`UPDATE jobs SET state = ?, endpoint = ?, error = ?, finished_at = ? WHERE id = ?`, string(state), endpoint, msg, at, id); err != nil {
+	if _, err := l.exec(tx, `UPDATE jobs SET state = ?, endpoint = ?, error = ?, finished_at = ? WHERE id = ?`, string(state), endpoint, msg, at, id); err != nil {
 		return err
 	}
-	if err := insertEvents(tx, id, endpoint, events); err != nil {
+	if err := l.insertEvents(tx, id, endpoint, events); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, ?)`, id, at, string(state), endpoint, msg); err != nil {
+	if _, err := l.exec(tx, `INSERT INTO transitions(job_id, at, state, endpoint, message) VALUES(?, ?, ?, ?, ?)`, id, at, string(state), endpoint, msg); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -348,16 +405,20 @@ func (l *Ledger) Failed(id, endpoint string, state JobState, msg string, events 
 
 // insertOutcomes stores a job's outcomes, and their example list if the
 // ledger does not have it yet.
-func insertOutcomes(tx *sql.Tx, id string, outs []trainer.ExampleOutcome) error {
+func (l *Ledger) insertOutcomes(tx *sql.Tx, id string, outs []trainer.ExampleOutcome) error {
 	h := sha256.New()
 	for _, o := range outs {
 		fmt.Fprintf(h, "%s\x00%s\x00", o.ID, o.Subset)
 	}
 	list := hex.EncodeToString(h.Sum(nil))
 	var n int
-	err := tx.QueryRow(`SELECT examples FROM example_lists WHERE hash = ?`, list).Scan(&n)
+	known, err := l.prepared(`SELECT examples FROM example_lists WHERE hash = ?`)
+	if err != nil {
+		return err
+	}
+	err = tx.Stmt(known).QueryRow(list).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := tx.Exec(`INSERT INTO example_lists(hash, examples) VALUES(?, ?)`, list, len(outs)); err != nil {
+		if _, err := l.exec(tx, `INSERT INTO example_lists(hash, examples) VALUES(?, ?)`, list, len(outs)); err != nil {
 			return err
 		}
 		stmt, err := tx.Prepare(`INSERT INTO examples(list, idx, example_id, subset) VALUES(?, ?, ?, ?)`)
@@ -383,7 +444,7 @@ func insertOutcomes(tx *sql.Tx, id string, outs []trainer.ExampleOutcome) error 
 		chosen = binary.LittleEndian.AppendUint64(chosen, math.Float64bits(o.ChosenScore))
 		rejected = binary.LittleEndian.AppendUint64(rejected, math.Float64bits(o.RejectedScore))
 	}
-	_, err = tx.Exec(`INSERT INTO outcomes(job_id, list, correct, chosen, rejected) VALUES(?, ?, ?, ?, ?)
+	_, err = l.exec(tx, `INSERT INTO outcomes(job_id, list, correct, chosen, rejected) VALUES(?, ?, ?, ?, ?)
 		ON CONFLICT(job_id) DO UPDATE SET list = excluded.list, correct = excluded.correct, chosen = excluded.chosen, rejected = excluded.rejected`,
 		id, list, correct, chosen, rejected)
 	return err

@@ -575,7 +575,7 @@ func runID(targetKey, base string, jobs []Job) string {
 }
 
 // metadata is the provenance every table carries. It holds nothing that
-// varies between runs with the same results (no times, no random ports).
+// varies between runs with the same results (no times, no endpoints).
 func metadata(runID string, cfg Config, def *target.Definition, desc *trainer.Description, opts RunOptions, base string, suite trainer.SuiteInfo, split *target.Split, scorer *target.Scorer) (map[string]string, error) {
 	enc := func(v any) string {
 		b, err := json.Marshal(v)
@@ -583,10 +583,6 @@ func metadata(runID string, cfg Config, def *target.Definition, desc *trainer.De
 			panic(err) // plain data types only
 		}
 		return string(b)
-	}
-	endpoints := make([]string, len(opts.Endpoints))
-	for i, ep := range opts.Endpoints {
-		endpoints[i] = ep.Name
 	}
 	type cat struct {
 		Name      string `json:"name"`
@@ -608,8 +604,10 @@ func metadata(runID string, cfg Config, def *target.Definition, desc *trainer.De
 		"mixopt.config":          enc(cfg),
 		"mixopt.categories":      enc(cats),
 		"mixopt.deviations":      enc(scorer.Deviations()),
+		// Endpoints are left out: results do not depend on where jobs ran
+		// (the jobs table records that).
 		"mixopt.trainer": enc(map[string]any{
-			"endpoints": endpoints, "api_version": desc.APIVersion, "model": desc.ModelName,
+			"api_version": desc.APIVersion, "model": desc.ModelName,
 			"model_version": desc.ModelVersion, "parameters": desc.ModelParameters,
 		}),
 	}, nil

@@ -277,8 +277,17 @@ func (s *Scheduler) Run(ctx context.Context, jobs []Job, suite string, validate 
 			cancels[o.job.ID]()
 			delete(cancels, o.job.ID)
 			o.ep.inflight--
-			s.settle(o, &pending, attempts, exclude, &failed)
 			stopTimer()
+			if stopping && s.cfg.OnInterrupt == Cancel && o.kind != failNone {
+				// Cancelled on purpose: say so in the ledger. A later run
+				// resumes it under a fresh attempt id.
+				s.cfg.Progress.Finish(o.job.ID, o.err)
+				if err := s.ledger.Failed(o.job.ID, o.ep.Name, StateCancelled, "cancelled on interrupt", o.events); err != nil {
+					s.cfg.Logger.Error("record cancellation", "job", o.job.ID, "err", err)
+				}
+				continue
+			}
+			s.settle(o, &pending, attempts, exclude, &failed)
 		case <-wake:
 		case <-stop:
 			stopTimer()
@@ -511,11 +520,12 @@ func (s *Scheduler) execute(ctx context.Context, j *Job, ep *endpointState, suit
 		}
 		if errors.Is(err, trainer.ErrNotFound) {
 			// The trainer lost the job (say, a fresh state directory):
-			// submit it again, which starts it over.
+			// submit it again, which starts it over with a new event log.
 			err = submit()
 			if err != nil {
 				return fail(classify(ctx, err), err)
 			}
+			lastSeq, o.events = 0, nil
 			continue
 		}
 		if !trainer.Retryable(err) && !errors.Is(err, errStalled) {

@@ -425,12 +425,14 @@ func TestInterrupt(t *testing.T) {
 			}
 		}},
 		{tailpatch.Cancel, func(t *testing.T, f *faketrainer.Trainer, recs map[string]tailpatch.JobRecord) {
-			// Jobs in flight were cancelled on the trainer, except those that
-			// had finished there and were being evaluated: they are recorded.
+			// Jobs in flight were cancelled on the trainer and recorded as
+			// cancelled, except those that had finished there and were being
+			// evaluated: they are recorded as succeeded.
 			st := f.Stats()
 			var cancelled int
 			for id, r := range recs {
-				if r.State == tailpatch.StateSubmitted {
+				assert.NotEqual(t, tailpatch.StateSubmitted, r.State, "job %s: nothing is left in flight", id)
+				if r.State == tailpatch.StateCancelled {
 					cancelled++
 					assert.Equal(t, "JOB_STATE_CANCELLED", f.JobState(id).String(), "job %s was cancelled on the trainer", id)
 				}

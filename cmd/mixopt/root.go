@@ -66,6 +66,7 @@ Start with:  mixopt plan --target rewardbench`,
 		newSampleCommand(a),
 		newValidateCommand(a),
 		newPlanCommand(a),
+		newReportCommand(a),
 	)
 	return root
 }
