@@ -100,16 +100,32 @@ func (j *job) apply(ev *trainerv1.WatchJobResponse) {
 
 // persistNew writes a new job's spec before it is acknowledged, so that an
 // accepted job survives a restart.
+//
+// The job's directory appears atomically: it is assembled under
+// <state>/tmp and renamed into <state>/jobs, so a crash never leaves a job
+// directory without its spec.
 func (s *Service) persistNew(j *job) error {
-	dir := s.jobDir(j.id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	spec, err := proto.MarshalOptions{Deterministic: true}.Marshal(j.spec)
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "spec.binpb"), spec); err != nil {
+	tmpRoot := filepath.Join(s.cfg.StateDir, "tmp")
+	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(tmpRoot, "job-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp) // a no-op once renamed
+	if err := writeFileAtomic(filepath.Join(tmp, "spec.binpb"), spec); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "events.jsonl"), nil, 0o644); err != nil {
+		return err
+	}
+	dir := s.jobDir(j.id)
+	if err := os.Rename(tmp, dir); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -124,6 +140,11 @@ func (s *Service) persistNew(j *job) error {
 // as they were; jobs that were queued or running when the trainer stopped are
 // queued again, and since training is deterministic their result is the same.
 func (s *Service) recoverJobs() ([]*job, error) {
+	// Half-assembled job directories belong to submissions that were never
+	// acknowledged.
+	if err := os.RemoveAll(filepath.Join(s.cfg.StateDir, "tmp")); err != nil {
+		return nil, err
+	}
 	root := filepath.Join(s.cfg.StateDir, "jobs")
 	entries, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
