@@ -143,4 +143,3 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	return tw.Flush()
 }
-
