@@ -81,7 +81,7 @@ type Config struct {
 	Run      PlannedRun        `mapstructure:"run"`
 	Export   Export            `mapstructure:"export"`
 	Validate validation.Config `mapstructure:"validate"`
-	// Steps lists the stages `mixopt plan` runs after the tail patches.
+	// Stages lists the optional stages `mixopt plan` runs after solving.
 	Stages Stages `mapstructure:"stages"`
 }
 
@@ -200,6 +200,33 @@ func ReadInto(v *viper.Viper, name, path string) error {
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
 		return fmt.Errorf("experiments/%s.yaml: %w", name, err)
+	}
+	return nil
+}
+
+// Check checks the whole config before any work starts, naming the first
+// bad key.
+func (c *Config) Check() error {
+	if err := c.TailPatch.Validate(); err != nil {
+		return err
+	}
+	switch c.Scheduler.OnInterrupt {
+	case "", "drain", "cancel", "detach":
+	default:
+		return fmt.Errorf("scheduler.on_interrupt: %q is not one of drain, cancel, detach", c.Scheduler.OnInterrupt)
+	}
+	switch c.Solve.Reference {
+	case "", "base", "control":
+	default:
+		return fmt.Errorf("solve.reference: %q is not base or control", c.Solve.Reference)
+	}
+	if c.Run.Steps < 0 || c.Run.BatchSize < 0 {
+		return fmt.Errorf("run: steps %d and batch_size %d must not be negative", c.Run.Steps, c.Run.BatchSize)
+	}
+	if c.Stages.Validate {
+		if err := c.Validate.Validate(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

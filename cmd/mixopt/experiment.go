@@ -99,6 +99,12 @@ func (a *app) experiment(cmd *cobra.Command, keys []flagKey) (*experiments.Confi
 	if cfg.Out == "" {
 		cfg.Out = filepath.Join("runs", cfg.TailPatch.Target)
 	}
+	if err := cfg.Check(); err != nil {
+		if path == "" {
+			path = "experiments/" + name + ".yaml"
+		}
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return cfg, v, nil
 }
 
