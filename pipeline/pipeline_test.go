@@ -65,7 +65,7 @@ func runPlan(t *testing.T, cfg *experiments.Config) *pipeline.PlanResult {
 func outputs(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, pattern := range []string{"*.arrow", "*.parquet", "sampler.yaml", "exports/*"} {
+	for _, pattern := range []string{"*.arrow", "*.parquet", "sampler.yaml", "sampler.json", "exports/*"} {
 		paths, err := filepath.Glob(filepath.Join(dir, pattern))
 		require.NoError(t, err)
 		for _, p := range paths {
@@ -93,6 +93,7 @@ func TestPlanIsResumableAndDeterministic(t *testing.T) {
 		}
 	}
 	assert.FileExists(t, filepath.Join(dir, "sampler.yaml"))
+	assert.FileExists(t, filepath.Join(dir, "sampler.json"))
 	assert.Len(t, first.Exports.Files, 7)
 	before := outputs(t, dir)
 

@@ -20,8 +20,12 @@ import (
 	"github.com/mixopt/mixopt/trainer"
 )
 
-// SamplerFile is the sampler config's file name in a run directory.
-const SamplerFile = "sampler.yaml"
+// SamplerFile is the sampler config's file name in a run directory;
+// SamplerJSONFile holds the same config as JSON.
+const (
+	SamplerFile     = "sampler.yaml"
+	SamplerJSONFile = "sampler.json"
+)
 
 // SolveResult is a solved mixture and the files written for it.
 type SolveResult struct {
@@ -103,9 +107,13 @@ func Solve(dir string, cfg *experiments.Config, version string) (*SolveResult, e
 	if err := sc.WriteYAML(path); err != nil {
 		return nil, err
 	}
+	jsonPath := filepath.Join(dir, SamplerJSONFile)
+	if err := sc.WriteJSON(jsonPath); err != nil {
+		return nil, err
+	}
 	return &SolveResult{
 		Effects: eff, Solution: sol, Uncertainty: unc, Explanation: expl, Sampler: sc,
-		Files: []string{filepath.Join(dir, mixture.TableName+".arrow"), filepath.Join(dir, mixture.TableName+".parquet"), path},
+		Files: []string{filepath.Join(dir, mixture.TableName+".arrow"), filepath.Join(dir, mixture.TableName+".parquet"), path, jsonPath},
 	}, nil
 }
 

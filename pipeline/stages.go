@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mixopt/mixopt/internal/atomicfile"
+
 	"github.com/mixopt/mixopt/experiments"
 	"github.com/mixopt/mixopt/sampler"
 	"github.com/mixopt/mixopt/tailpatch"
@@ -53,7 +55,7 @@ func Export(sc *sampler.Config, outDir string, formats []string, maxEpochs float
 			return nil, fmt.Errorf("export %s: %w", name, err)
 		}
 		path := filepath.Join(outDir, name+known[i].Ext)
-		if err := writeAtomic(path, buf.Bytes()); err != nil {
+		if err := atomicfile.WriteFile(path, buf.Bytes()); err != nil {
 			return nil, err
 		}
 		res.Files = append(res.Files, path)
@@ -62,25 +64,6 @@ func Export(sc *sampler.Config, outDir string, formats []string, maxEpochs float
 		}
 	}
 	return res, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Validate trains the validation arms on the run's trainers and scores them

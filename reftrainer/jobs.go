@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mixopt/mixopt/internal/atomicfile"
+
 	trainerv1 "github.com/mixopt/mixopt/proto/mixopt/trainer/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -118,7 +120,7 @@ func (s *Service) persistNew(j *job) error {
 		return err
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
-	if err := writeFileAtomic(filepath.Join(tmp, "spec.binpb"), spec); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(tmp, "spec.binpb"), spec); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "events.jsonl"), nil, 0o644); err != nil {

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mixopt/mixopt/internal/jobspec"
 	trainerv1 "github.com/mixopt/mixopt/proto/mixopt/trainer/v1"
 	"github.com/mixopt/mixopt/rewardmodel"
 	"google.golang.org/grpc/codes"
@@ -279,74 +279,35 @@ func (s *Service) SubmitJob(_ context.Context, req *trainerv1.SubmitJobRequest) 
 	return &trainerv1.SubmitJobResponse{Job: j.status(), Created: true}, nil
 }
 
-// validateSpec checks every field of a job spec, naming the first bad one.
+// validateSpec checks a job spec against this trainer's data and limits.
 func (s *Service) validateSpec(spec *trainerv1.JobSpec) error {
-	if spec == nil {
-		return status.Error(codes.InvalidArgument, "spec: required")
-	}
-	if spec.BaseCheckpoint == "" {
-		return status.Error(codes.InvalidArgument, `spec.base_checkpoint: required ("init" for the untrained model)`)
-	}
-	ok, err := s.store.exists(spec.BaseCheckpoint)
-	if errors.Is(err, errBadCheckpointID) {
-		return status.Errorf(codes.InvalidArgument, "spec.base_checkpoint: %v", err)
-	}
-	if err != nil {
-		return status.Errorf(codes.Internal, "spec.base_checkpoint: %v", err)
-	}
+	return jobspec.Check(spec, specCatalog{s})
+}
+
+// specCatalog shows jobspec what the trainer has.
+type specCatalog struct{ s *Service }
+
+func (c specCatalog) Checkpoint(id string) (bool, error) { return c.s.store.exists(id) }
+
+func (c specCatalog) Task(name string) (*trainerv1.TaskInfo, bool) {
+	t, ok := c.s.data.tasks[name]
 	if !ok {
-		return status.Errorf(codes.NotFound, "spec.base_checkpoint: checkpoint %q not found", spec.BaseCheckpoint)
+		return nil, false
 	}
-	if len(spec.Mixture) == 0 {
-		return status.Error(codes.InvalidArgument, "spec.mixture: at least one component required")
+	return t.info, true
+}
+
+func (c specCatalog) Suite(name string, ids []string) (bool, string) {
+	suite, ok := c.s.data.suites[name]
+	if !ok {
+		return false, ""
 	}
-	seen := map[string]bool{}
-	for i, c := range spec.Mixture {
-		field := fmt.Sprintf("spec.mixture[%d]", i)
-		t, ok := s.data.tasks[c.Task]
-		switch {
-		case c.Task == "":
-			return status.Errorf(codes.InvalidArgument, "%s.task: required", field)
-		case seen[c.Task]:
-			return status.Errorf(codes.InvalidArgument, "%s.task: %q listed twice", field, c.Task)
-		case !ok:
-			return status.Errorf(codes.NotFound, "%s.task: unknown task %q", field, c.Task)
-		case !(c.Weight > 0) || math.IsInf(c.Weight, 0):
-			return status.Errorf(codes.InvalidArgument, "%s.weight: %v must be finite and > 0", field, c.Weight)
-		case c.ExpectedContentHash != "" && c.ExpectedContentHash != t.info.ContentHash:
-			return status.Errorf(codes.FailedPrecondition, "%s.expected_content_hash: task %q has content %s here, not %s", field, c.Task, t.info.ContentHash, c.ExpectedContentHash)
-		case t.info.TrainExamples == 0:
-			return status.Errorf(codes.FailedPrecondition, "%s.task: task %q has no training examples", field, c.Task)
-		}
-		seen[c.Task] = true
-	}
-	switch {
-	case spec.Steps < 1:
-		return status.Errorf(codes.InvalidArgument, "spec.steps: %d must be >= 1", spec.Steps)
-	case spec.Steps > s.cfg.MaxSteps:
-		return status.Errorf(codes.InvalidArgument, "spec.steps: %d exceeds this trainer's limit %d", spec.Steps, s.cfg.MaxSteps)
-	case spec.BatchSize < 1:
-		return status.Errorf(codes.InvalidArgument, "spec.batch_size: %d must be >= 1", spec.BatchSize)
-	case spec.BatchSize > s.cfg.MaxBatchSize:
-		return status.Errorf(codes.InvalidArgument, "spec.batch_size: %d exceeds this trainer's limit %d", spec.BatchSize, s.cfg.MaxBatchSize)
-	case !(spec.LearningRate > 0) || math.IsInf(spec.LearningRate, 0):
-		return status.Errorf(codes.InvalidArgument, "spec.learning_rate: %v must be finite and > 0", spec.LearningRate)
-	}
-	if e := spec.Eval; e != nil {
-		suite, ok := s.data.suites[e.Suite]
-		switch {
-		case e.Suite == "":
-			return status.Error(codes.InvalidArgument, "spec.eval.suite: required when eval is set")
-		case !ok:
-			return status.Errorf(codes.NotFound, "spec.eval.suite: unknown suite %q", e.Suite)
-		case e.EverySteps < 0:
-			return status.Errorf(codes.InvalidArgument, "spec.eval.every_steps: %d must be >= 0", e.EverySteps)
-		}
-		if _, missing := suite.selection(e.ExampleIds); missing != "" {
-			return status.Errorf(codes.NotFound, "spec.eval.example_ids: suite %q has no example %q", e.Suite, missing)
-		}
-	}
-	return nil
+	_, missing := suite.selection(ids)
+	return true, missing
+}
+
+func (c specCatalog) Limits() *trainerv1.Limits {
+	return &trainerv1.Limits{MaxSteps: c.s.cfg.MaxSteps, MaxBatchSize: c.s.cfg.MaxBatchSize}
 }
 
 func (s *Service) lookup(id string) (*job, error) {

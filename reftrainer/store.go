@@ -10,6 +10,9 @@ import (
 	"regexp"
 	"sync"
 
+	"github.com/mixopt/mixopt/internal/atomicfile"
+	"github.com/mixopt/mixopt/internal/jobspec"
+
 	"github.com/mixopt/mixopt/rewardmodel"
 )
 
@@ -21,7 +24,7 @@ var checkpointIDPattern = regexp.MustCompile(`^ck-[0-9a-f]{32}$`)
 var errCheckpointNotFound = errors.New("checkpoint not found")
 
 // errBadCheckpointID reports an id that is neither "init" nor a checkpoint id.
-var errBadCheckpointID = errors.New(`checkpoint id must be "init" or ck-<32 hex digits>`)
+var errBadCheckpointID = fmt.Errorf(`%w: must be "init" or ck-<32 hex digits>`, jobspec.ErrMalformed)
 
 // store keeps checkpoints as files named by their content hash under
 // <state>/checkpoints, and a few decoded models in memory.
@@ -125,30 +128,8 @@ func (s *store) save(m *rewardmodel.Model) (string, error) {
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
 		return id, nil
 	}
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := atomicfile.WriteFile(path, data); err != nil {
 		return "", err
 	}
 	return id, nil
-}
-
-// writeFileAtomic writes data to path through a synced temporary file and a
-// rename, so a crash never leaves a partial file under the final name.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -17,6 +17,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/mixopt/mixopt/internal/atomicfile"
 )
 
 // File names in the run directory.
@@ -86,7 +88,7 @@ func Write(dir string, opts Options) (*Report, error) {
 			data []byte
 		}{{".png", f.png}, {".svg", f.svg}} {
 			path := filepath.Join(figDir, f.name+out.ext)
-			if err := writeAtomic(path, out.data); err != nil {
+			if err := atomicfile.WriteFile(path, out.data); err != nil {
 				return nil, err
 			}
 			rep.Figures = append(rep.Figures, path)
@@ -103,33 +105,9 @@ func Write(dir string, opts Options) (*Report, error) {
 			}
 		}
 	}
-	if err := writeAtomic(rep.HTML, html.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(rep.HTML, html.Bytes()); err != nil {
 		return nil, err
 	}
 	rep.Files = append(append(rep.Files, rep.Figures...), rep.HTML)
 	return rep, nil
-}
-
-// writeAtomic writes data to path through a temporary file and a rename, so
-// that a browser or another process never sees half a file.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mixopt/mixopt/internal/atomicfile"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -160,43 +162,12 @@ func (c *Config) EncodeJSON(w io.Writer) error {
 // WriteYAML writes the config to path as YAML, atomically (a temporary file
 // in the same directory, then a rename).
 func (c *Config) WriteYAML(path string) error {
-	return writeAtomic(path, c.EncodeYAML)
+	return atomicfile.Write(path, c.EncodeYAML)
 }
 
 // WriteJSON writes the config to path as JSON, atomically.
 func (c *Config) WriteJSON(path string) error {
-	return writeAtomic(path, c.EncodeJSON)
-}
-
-// writeAtomic writes through a temporary file next to path and renames it
-// into place, so that readers never see a partial file.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, c.EncodeJSON)
 }
 
 // Load reads and validates a config file: YAML for .yaml and .yml, JSON for

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/mixopt/mixopt/internal/atomicfile"
 )
 
 // DefaultBatchRows is the number of rows per record batch Materialise
@@ -125,7 +126,7 @@ func Materialise(ctx context.Context, cfg *Config, src Source, path string, opts
 	if _, err := stream.Seek(opts.Start, io.SeekStart); err != nil {
 		return fmt.Errorf("materialise %s: %w", path, err)
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		fw, err := ipc.NewFileWriter(w, ipc.WithSchema(schema), ipc.WithAllocator(mem))
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@ package tables
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/mixopt/mixopt/internal/atomicfile"
 )
 
 // Write writes rec to dir/name.arrow (Arrow IPC file format, uncompressed so
@@ -33,7 +35,7 @@ func Write(dir, name string, rec arrow.RecordBatch) error {
 
 // WriteArrow writes rec as an Arrow IPC file at path, atomically.
 func WriteArrow(path string, rec arrow.RecordBatch) error {
-	return atomically(path, func(f *os.File) error {
+	return atomicfile.Write(path, func(f io.Writer) error {
 		w, err := ipc.NewFileWriter(f, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(memory.DefaultAllocator))
 		if err != nil {
 			return err
@@ -50,7 +52,7 @@ func WriteArrow(path string, rec arrow.RecordBatch) error {
 // atomically, with the Arrow schema stored so that readers restore types and
 // metadata.
 func WriteParquet(path string, rec arrow.RecordBatch) error {
-	return atomically(path, func(f *os.File) error {
+	return atomicfile.Write(path, func(f io.Writer) error {
 		props := parquet.NewWriterProperties(
 			parquet.WithCompression(compress.Codecs.Zstd),
 			parquet.WithCreatedBy("mixopt"),
@@ -67,37 +69,11 @@ func WriteParquet(path string, rec arrow.RecordBatch) error {
 	})
 }
 
-// nopCloser keeps pqarrow's writer from closing the file, which atomically
+// nopCloser keeps pqarrow's writer from closing the file, which atomicfile
 // syncs and closes itself.
-type nopCloser struct{ *os.File }
+type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
-
-func atomically(path string, write func(*os.File) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
 
 // ReadArrow reads every record batch of the Arrow IPC file at path into one
 // table. The caller releases it.

@@ -225,7 +225,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Summary, error) {
 	for i, o := range baseOutcomes {
 		ids[i] = o.ID
 	}
-	if err := sched.Run(ctx, jobs, def.Suite, sameExamples(ids)); err != nil {
+	if err := sched.Run(ctx, jobs, def.Suite, SameExamples(ids)); err != nil {
 		return nil, err
 	}
 
@@ -449,9 +449,9 @@ func suiteFrom(info trainer.SuiteInfo, outcomes []trainer.ExampleOutcome) (*data
 	return s, nil
 }
 
-// sameExamples checks that an evaluation scored exactly the base's examples
-// in the same order, so outcomes can be paired.
-func sameExamples(ids []string) Validator {
+// SameExamples returns a Validator that checks an evaluation scored exactly
+// ids (the base's examples) in the same order, so outcomes can be paired.
+func SameExamples(ids []string) Validator {
 	return func(ev *trainer.Evaluation) error {
 		if len(ev.Examples) != len(ids) {
 			return fmt.Errorf("%d examples, the base evaluation had %d", len(ev.Examples), len(ids))

@@ -209,7 +209,7 @@ func Run(ctx context.Context, in Input, cfg Config, ledger *tailpatch.Ledger, sc
 	for i, o := range in.BaseOutcomes {
 		ids[i] = o.ID
 	}
-	if err := sched.Run(ctx, jobs, in.Def.Suite, sameOrder(ids)); err != nil {
+	if err := sched.Run(ctx, jobs, in.Def.Suite, tailpatch.SameExamples(ids)); err != nil {
 		return nil, err
 	}
 	correct := make([][]bool, len(jobs))
@@ -244,20 +244,6 @@ func succeeded(ledger *tailpatch.Ledger, jobs []tailpatch.Job) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-func sameOrder(ids []string) tailpatch.Validator {
-	return func(ev *trainer.Evaluation) error {
-		if len(ev.Examples) != len(ids) {
-			return fmt.Errorf("%d examples, the base evaluation had %d", len(ev.Examples), len(ids))
-		}
-		for i, e := range ev.Examples {
-			if e.ID != ids[i] {
-				return fmt.Errorf("example %d is %q, the base evaluation had %q", i, e.ID, ids[i])
-			}
-		}
-		return nil
-	}
 }
 
 // score computes arm scores and comparisons on the test split with a paired

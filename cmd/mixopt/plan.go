@@ -77,6 +77,13 @@ func printPlanSummary(w io.Writer, cfg *experiments.Config, res *pipeline.PlanRe
 	fmt.Fprintf(w, "mixopt plan: run %s, target %s, %d tasks × %d seeds, %d jobs (%d trained now)\n\n",
 		p.RunID, cfg.TailPatch.Target, len(p.Effects.Tasks), len(cfg.TailPatch.Seeds), p.Jobs, p.Ran)
 
+	if devs := p.Scorer.Deviations(); len(devs) > 0 {
+		fmt.Fprintln(w, "Target subsets that differ from the definition (substitutes are weighted by their rows):")
+		for _, d := range devs {
+			fmt.Fprintf(w, "  %-22s %-9s %-20s weight %g\n", d.Name, d.Section, d.Reason, d.Weight)
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintln(w, "Most helpful and harmful tasks per category (dev split, points vs the base checkpoint):")
 	printTopEffects(w, p.Effects, 2)
 

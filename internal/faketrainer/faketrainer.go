@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
-	"math"
 	"net"
 	"regexp"
 	"slices"
@@ -28,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mixopt/mixopt/internal/jobspec"
 	trainerv1 "github.com/mixopt/mixopt/proto/mixopt/trainer/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -752,59 +752,28 @@ func (f *Trainer) SubmitJob(_ context.Context, req *trainerv1.SubmitJobRequest) 
 }
 
 func (f *Trainer) validate(spec *trainerv1.JobSpec) error {
-	if spec == nil {
-		return status.Error(codes.InvalidArgument, "spec: required")
-	}
-	switch {
-	case spec.BaseCheckpoint == "":
-		return status.Error(codes.InvalidArgument, "spec.base_checkpoint: required")
-	case !f.cfg.Store.has(spec.BaseCheckpoint):
-		return status.Errorf(codes.NotFound, "spec.base_checkpoint: checkpoint %q not found", spec.BaseCheckpoint)
-	case len(spec.Mixture) == 0:
-		return status.Error(codes.InvalidArgument, "spec.mixture: at least one component required")
-	}
-	seen := map[string]bool{}
-	for i, c := range spec.Mixture {
-		field := fmt.Sprintf("spec.mixture[%d]", i)
-		t, ok := f.tasks[c.Task]
-		switch {
-		case c.Task == "":
-			return status.Errorf(codes.InvalidArgument, "%s.task: required", field)
-		case seen[c.Task]:
-			return status.Errorf(codes.InvalidArgument, "%s.task: %q listed twice", field, c.Task)
-		case !ok:
-			return status.Errorf(codes.NotFound, "%s.task: unknown task %q", field, c.Task)
-		case !(c.Weight > 0) || math.IsInf(c.Weight, 0):
-			return status.Errorf(codes.InvalidArgument, "%s.weight: %v must be finite and > 0", field, c.Weight)
-		case c.ExpectedContentHash != "" && c.ExpectedContentHash != t.ContentHash:
-			return status.Errorf(codes.FailedPrecondition, "%s.expected_content_hash: task %q has content %s here", field, c.Task, t.ContentHash)
-		}
-		seen[c.Task] = true
-	}
-	lim := f.describe.Limits
-	switch {
-	case spec.Steps < 1 || spec.Steps > lim.MaxSteps:
-		return status.Errorf(codes.InvalidArgument, "spec.steps: %d outside [1, %d]", spec.Steps, lim.MaxSteps)
-	case spec.BatchSize < 1 || spec.BatchSize > lim.MaxBatchSize:
-		return status.Errorf(codes.InvalidArgument, "spec.batch_size: %d outside [1, %d]", spec.BatchSize, lim.MaxBatchSize)
-	case !(spec.LearningRate > 0) || math.IsInf(spec.LearningRate, 0):
-		return status.Errorf(codes.InvalidArgument, "spec.learning_rate: %v must be finite and > 0", spec.LearningRate)
-	}
-	if e := spec.Eval; e != nil {
-		switch {
-		case e.Suite == "":
-			return status.Error(codes.InvalidArgument, "spec.eval.suite: required when eval is set")
-		case e.Suite != SuiteName:
-			return status.Errorf(codes.NotFound, "spec.eval.suite: unknown suite %q", e.Suite)
-		case e.EverySteps < 0:
-			return status.Errorf(codes.InvalidArgument, "spec.eval.every_steps: %d must be >= 0", e.EverySteps)
-		}
-		if _, missing := f.selection(e.ExampleIds); missing != "" {
-			return status.Errorf(codes.NotFound, "spec.eval.example_ids: suite %q has no example %q", e.Suite, missing)
-		}
-	}
-	return nil
+	return jobspec.Check(spec, fakeCatalog{f})
 }
+
+// fakeCatalog shows jobspec what the fake has.
+type fakeCatalog struct{ f *Trainer }
+
+func (c fakeCatalog) Checkpoint(id string) (bool, error) { return c.f.cfg.Store.has(id), nil }
+
+func (c fakeCatalog) Task(name string) (*trainerv1.TaskInfo, bool) {
+	t, ok := c.f.tasks[name]
+	return t, ok
+}
+
+func (c fakeCatalog) Suite(name string, ids []string) (bool, string) {
+	if name != SuiteName {
+		return false, ""
+	}
+	_, missing := c.f.selection(ids)
+	return true, missing
+}
+
+func (c fakeCatalog) Limits() *trainerv1.Limits { return c.f.describe.Limits }
 
 func (f *Trainer) lookup(id string) (*job, error) {
 	if id == "" {
