@@ -275,7 +275,7 @@ func (s *Service) SubmitJob(_ context.Context, req *trainerv1.SubmitJobRequest) 
 	})
 	s.queue = append(s.queue, j)
 	s.signal()
-	s.log.Info("job submitted", "job", j.id, "purpose", j.spec.Purpose.String(), "steps", j.spec.Steps)
+	s.log.Debug("job submitted", "job", j.id, "purpose", j.spec.Purpose.String(), "steps", j.spec.Steps)
 	return &trainerv1.SubmitJobResponse{Job: j.status(), Created: true}, nil
 }
 
@@ -467,10 +467,10 @@ func (s *Service) run(ctx context.Context, j *job) {
 			State: trainerv1.JobState_JOB_STATE_SUCCEEDED, Step: spec.Steps,
 			Event: &trainerv1.WatchJobResponse_Result{Result: &trainerv1.JobResult{CheckpointId: ckpt, FinalLoss: finalLoss}},
 		})
-		s.log.Info("job succeeded", "job", j.id, "checkpoint", ckpt, "loss", finalLoss, "elapsed", time.Since(start).Round(time.Millisecond))
+		s.log.Debug("job succeeded", "job", j.id, "checkpoint", ckpt, "loss", finalLoss, "elapsed", time.Since(start).Round(time.Millisecond))
 	case j.cancelled:
 		s.finish(j, cancelledEvent(j.step))
-		s.log.Info("job cancelled", "job", j.id)
+		s.log.Debug("job cancelled", "job", j.id)
 	case s.closing && errors.Is(err, context.Canceled):
 		// Interrupted by shutdown: left running in the log, so the next
 		// trainer on this state directory runs it again.

@@ -201,7 +201,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Summary, error) {
 		return nil, err
 	}
 	for _, d := range scorer.Deviations() {
-		log.Info("target subset differs from the definition", "subset", d.Name, "section", d.Section, "weight", d.Weight, "reason", d.Reason)
+		log.Debug("target subset differs from the definition", "subset", d.Name, "section", d.Section, "weight", d.Weight, "reason", d.Reason)
 	}
 	targetKey := fmt.Sprintf("%s/%s@%s split=%s:%g", def.Name, suiteInfo.Name, suiteInfo.ContentHash, split.Salt(), split.DevFraction())
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/mixopt/mixopt/experiments"
-	"github.com/mixopt/mixopt/internal/progress"
 	"github.com/mixopt/mixopt/tailpatch"
 	"github.com/spf13/cobra"
 )
@@ -40,13 +39,13 @@ finished jobs are never run again.`,
 
 // runPatches runs the tail-patch stage of cfg.
 func (a *app) runPatches(cmd *cobra.Command, cfg *experiments.Config) (*tailpatch.Summary, error) {
+	tr, done := a.tracker("tail patches")
+	defer done()
 	eps, release, err := a.endpoints(cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	tr := progress.New(a.stderr, a.progress, a.log, "tail patches")
-	defer tr.Close()
 	sched, err := a.schedulerConfig(cmd, cfg, tr)
 	if err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/mixopt/mixopt/experiments"
-	"github.com/mixopt/mixopt/internal/progress"
 	"github.com/mixopt/mixopt/pipeline"
 	"github.com/mixopt/mixopt/tailpatch"
 	"github.com/mixopt/mixopt/validation"
@@ -43,13 +42,13 @@ byte-identical tables. Press Ctrl-C once to stop cleanly, twice to stop at once.
 			if err := saveConfig(v, cfg.Out); err != nil {
 				return err
 			}
+			tr, done := a.tracker("jobs")
+			defer done()
 			eps, release, err := a.endpoints(cfg)
 			if err != nil {
 				return err
 			}
 			defer release()
-			tr := progress.New(a.stderr, a.progress, a.log, "jobs")
-			defer tr.Close()
 			sched, err := a.schedulerConfig(cmd, cfg, tr)
 			if err != nil {
 				return err
@@ -57,7 +56,7 @@ byte-identical tables. Press Ctrl-C once to stop cleanly, twice to stop at once.
 			res, err := pipeline.Plan(cmd.Context(), cfg, tailpatch.RunOptions{
 				Dir: cfg.Out, Endpoints: eps, Scheduler: sched, Version: version, Logger: a.log,
 			}, a.reporter())
-			tr.Close()
+			done()
 			if err != nil {
 				return fmt.Errorf("plan %s: %w", cfg.Out, err)
 			}

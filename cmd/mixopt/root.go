@@ -71,6 +71,32 @@ Start with:  mixopt plan --target rewardbench`,
 	return root
 }
 
+// logger builds the logger writing to w, in the configured format and
+// level.
+func (a *app) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: a.level}
+	if a.v.GetString("log-format") == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// tracker starts the progress display of a long command. While it shows
+// bars, a.log prints above them instead of through them; the returned
+// function stops the display and restores the logger.
+func (a *app) tracker(title string) (*progress.Tracker, func()) {
+	tr := progress.New(a.stderr, a.progress, a.log, title)
+	plain := a.log
+	if w := tr.Writer(); w != nil {
+		a.log = a.logger(w)
+		tr.SetLogger(a.log)
+	}
+	return tr, func() {
+		tr.Close()
+		a.log = plain
+	}
+}
+
 // setup reads the config file named by --config (when the command has one),
 // binds flags into viper, and builds the logger.
 func (a *app) setup(cmd *cobra.Command) error {
@@ -92,15 +118,12 @@ func (a *app) setup(cmd *cobra.Command) error {
 	if err := a.level.UnmarshalText([]byte(a.v.GetString("log-level"))); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	opts := &slog.HandlerOptions{Level: a.level}
 	switch a.v.GetString("log-format") {
-	case "text":
-		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
-	case "json":
-		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	case "text", "json":
 	default:
 		return fmt.Errorf("--log-format: %q is not text or json", a.v.GetString("log-format"))
 	}
+	a.log = a.logger(a.stderr)
 	mode, err := progress.ParseMode(a.v.GetString("progress"))
 	if err != nil {
 		return fmt.Errorf("--progress: %w", err)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/mixopt/mixopt/dataset"
-	"github.com/mixopt/mixopt/internal/progress"
 	"github.com/mixopt/mixopt/sampler"
 	"github.com/spf13/cobra"
 )
@@ -39,8 +38,8 @@ Memory stays bounded whatever the number of examples.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
-			tr := progress.New(a.stderr, a.progress, a.log, "sample")
-			defer tr.Close()
+			tr, done := a.tracker("sample")
+			defer done()
 			tr.SetTotal(1, 0)
 			tr.Start("sample", out, n)
 			err = sampler.Materialise(cmd.Context(), sc, src, out, sampler.MaterialiseOptions{

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 
 	"github.com/mixopt/mixopt/experiments"
-	"github.com/mixopt/mixopt/internal/progress"
 	"github.com/mixopt/mixopt/pipeline"
 	"github.com/mixopt/mixopt/sampler"
 	"github.com/mixopt/mixopt/tailpatch"
@@ -68,13 +67,13 @@ func (a *app) runValidation(cmd *cobra.Command, cfg *experiments.Config) (*valid
 	if err != nil {
 		return nil, fmt.Errorf("%w (run `mixopt solve --run %s` first)", err, cfg.Out)
 	}
+	tr, done := a.tracker("validation runs")
+	defer done()
 	eps, release, err := a.endpoints(cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	tr := progress.New(a.stderr, a.progress, a.log, "validation runs")
-	defer tr.Close()
 	sched, err := a.schedulerConfig(cmd, cfg, tr)
 	if err != nil {
 		return nil, err

@@ -71,7 +71,7 @@ type item struct {
 func New(w io.Writer, mode Mode, log *slog.Logger, title string) *Tracker {
 	t := &Tracker{log: log, title: title, start: time.Now(), running: map[string]*item{}}
 	if useBars(w, mode) {
-		t.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithAutoRefresh(), mpb.WithRefreshRate(120*time.Millisecond))
+		t.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(30), mpb.WithAutoRefresh(), mpb.WithRefreshRate(120*time.Millisecond))
 	}
 	return t
 }
@@ -93,16 +93,18 @@ func (t *Tracker) SetTotal(total, alreadyDone int) {
 	defer t.mu.Unlock()
 	t.total, t.done = total, alreadyDone
 	if t.overall != nil {
-		t.overall.SetTotal(int64(total), false)
-		t.overall.SetCurrent(int64(alreadyDone))
+		// A new stage (say, patches after the base): a completed mpb bar
+		// cannot grow again, so the stage gets a bar of its own.
+		t.overall.Abort(true)
+		t.overall = nil
 	}
-	if t.p != nil && t.overall == nil {
+	if t.p != nil {
 		t.overall = t.p.AddBar(int64(total),
 			mpb.PrependDecorators(decor.Name(t.title+" ", decor.WC{W: len(t.title) + 1}), decor.CountersNoUnit("%d/%d")),
 			// The decorator runs on mpb's render goroutine, so it reads
 			// atomics rather than taking t.mu (held while bars are added).
 			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
-				return fmt.Sprintf(" running %d  failed %d", t.nRunning.Load(), t.nFailed.Load())
+				return fmt.Sprintf(" running %d failed %d", t.nRunning.Load(), t.nFailed.Load())
 			}), decor.Name("  ETA "), decor.AverageETA(decor.ET_STYLE_GO)),
 		)
 		t.overall.SetCurrent(int64(alreadyDone))
@@ -171,6 +173,24 @@ func (t *Tracker) Finish(id string, err error) {
 		t.log.Info("done", "item", it.label, "progress", fmt.Sprintf("%d/%d", t.done, t.total),
 			"running", len(t.running), "failed", t.failed, "elapsed", elapsed.Round(time.Millisecond))
 	}
+}
+
+// SetLogger replaces the logger the tracker reports to.
+func (t *Tracker) SetLogger(log *slog.Logger) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.log = log
+}
+
+// Writer returns where log lines go so that they print above the bars, or
+// nil when there are no bars (log to stderr directly then).
+func (t *Tracker) Writer() io.Writer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.p == nil {
+		return nil
+	}
+	return t.p
 }
 
 // Close stops drawing. It waits for bars to finish rendering.
