@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mixopt/mixopt/dataset"
 	"github.com/mixopt/mixopt/target"
@@ -153,10 +154,11 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
-	desc, limits, err := describeAll(ctx, opts)
+	desc, live, limits, err := describeAll(ctx, opts, log)
 	if err != nil {
 		return nil, err
 	}
+	opts.Endpoints = live
 	suiteInfo, ok := desc.Suite(def.Suite)
 	if !ok {
 		return nil, fmt.Errorf("target %s: trainer %s has no eval suite %q", def.Name, opts.Endpoints[0].Name, def.Suite)
@@ -274,18 +276,23 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Summary, error) {
 
 // describeAll asks every endpoint what it offers and checks that they agree
 // on the data (task and suite content hashes), so a job gives the same
-// result wherever it runs.
-func describeAll(ctx context.Context, opts RunOptions) (*trainer.Description, []int, error) {
+// result wherever it runs. Endpoints that cannot be reached are left out of
+// the run with a warning (a pool keeps working when one machine is down);
+// it returns the reachable ones with their concurrency limits.
+func describeAll(ctx context.Context, opts RunOptions, log *slog.Logger) (*trainer.Description, []Endpoint, []int, error) {
 	if len(opts.Endpoints) == 0 {
-		return nil, nil, errors.New("no trainer endpoints")
+		return nil, nil, nil, errors.New("no trainer endpoints")
 	}
 	var first *trainer.Description
-	limits := make([]int, len(opts.Endpoints))
+	var firstName string
+	var live []Endpoint
+	var limits []int
+	var down []error
 	timeout := opts.Scheduler.CallTimeout
 	if timeout <= 0 {
-		timeout = 30 * 1e9
+		timeout = 30 * time.Second
 	}
-	for i, ep := range opts.Endpoints {
+	for _, ep := range opts.Endpoints {
 		var d *trainer.Description
 		err := opts.Scheduler.Backoff.Retry(ctx, func(ctx context.Context) error {
 			cctx, cancel := context.WithTimeout(ctx, timeout)
@@ -295,27 +302,36 @@ func describeAll(ctx context.Context, opts RunOptions) (*trainer.Description, []
 			return err
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("describe %s: %w", ep.Name, err)
+			if !trainer.Retryable(err) {
+				return nil, nil, nil, fmt.Errorf("describe %s: %w", ep.Name, err)
+			}
+			log.Warn("trainer unreachable; running without it", "endpoint", ep.Name, "err", err)
+			down = append(down, fmt.Errorf("describe %s: %w", ep.Name, err))
+			continue
 		}
-		limits[i] = d.MaxConcurrentJobs
+		live = append(live, ep)
+		limits = append(limits, d.MaxConcurrentJobs)
 		if first == nil {
-			first = d
+			first, firstName = d, ep.Name
 			continue
 		}
 		for _, t := range first.Tasks {
 			o, ok := d.Task(t.Name)
 			if !ok || o.ContentHash != t.ContentHash {
-				return nil, nil, fmt.Errorf("trainer %s disagrees with %s on task %s (content %q vs %q): every endpoint must serve the same data", ep.Name, opts.Endpoints[0].Name, t.Name, o.ContentHash, t.ContentHash)
+				return nil, nil, nil, fmt.Errorf("trainer %s disagrees with %s on task %s (content %q vs %q): every endpoint must serve the same data", ep.Name, firstName, t.Name, o.ContentHash, t.ContentHash)
 			}
 		}
 		for _, s := range first.Suites {
 			o, ok := d.Suite(s.Name)
 			if !ok || o.ContentHash != s.ContentHash {
-				return nil, nil, fmt.Errorf("trainer %s disagrees with %s on eval suite %s: every endpoint must serve the same data", ep.Name, opts.Endpoints[0].Name, s.Name)
+				return nil, nil, nil, fmt.Errorf("trainer %s disagrees with %s on eval suite %s: every endpoint must serve the same data", ep.Name, firstName, s.Name)
 			}
 		}
 	}
-	return first, limits, nil
+	if first == nil {
+		return nil, nil, nil, fmt.Errorf("no trainer reachable: %w", errors.Join(down...))
+	}
+	return first, live, limits, nil
 }
 
 // selectTasks picks the tasks to patch, in name order.
@@ -385,23 +401,30 @@ func runBase(ctx context.Context, cfg Config, desc *trainer.Description, suite s
 	if err != nil || rec.State == StateSucceeded {
 		return job, err
 	}
-	ep := opts.Endpoints[0]
-	if err := ledger.Submitted(job.ID, ep.Name); err != nil {
-		return Job{}, err
+	// Any endpoint can evaluate it; try them in turn.
+	var errs []error
+	for _, ep := range opts.Endpoints {
+		if err := ledger.Submitted(job.ID, ep.Name); err != nil {
+			return Job{}, err
+		}
+		var ev *trainer.Evaluation
+		err = sched.call(ctx, func(cctx context.Context) error {
+			var err error
+			ev, err = ep.Trainer.Evaluate(cctx, cfg.Base.Checkpoint, suite, nil, true)
+			return err
+		})
+		if err == nil {
+			err = validateEvaluation(ev)
+		}
+		if err == nil {
+			return job, ledger.Finished(job.ID, Result{Endpoint: ep.Name, Checkpoint: cfg.Base.Checkpoint, Outcomes: ev.Examples})
+		}
+		if ctx.Err() != nil {
+			return Job{}, ctx.Err()
+		}
+		errs = append(errs, fmt.Errorf("on %s: %w", ep.Name, err))
 	}
-	var ev *trainer.Evaluation
-	err = sched.call(ctx, func(cctx context.Context) error {
-		var err error
-		ev, err = ep.Trainer.Evaluate(cctx, cfg.Base.Checkpoint, suite, nil, true)
-		return err
-	})
-	if err == nil {
-		err = validateEvaluation(ev)
-	}
-	if err != nil {
-		return Job{}, fmt.Errorf("evaluate base checkpoint %s on %s: %w", cfg.Base.Checkpoint, ep.Name, err)
-	}
-	return job, ledger.Finished(job.ID, Result{Endpoint: ep.Name, Checkpoint: cfg.Base.Checkpoint, Outcomes: ev.Examples})
+	return Job{}, fmt.Errorf("evaluate base checkpoint %s: %w", cfg.Base.Checkpoint, errors.Join(errs...))
 }
 
 // ResolveTarget rebuilds the target suite from a full evaluation (example

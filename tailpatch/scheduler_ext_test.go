@@ -1,6 +1,7 @@
 package tailpatch_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -170,10 +171,15 @@ func TestFinalCodesAreNotRetried(t *testing.T) {
 	}
 }
 
-// sameTables checks that two run directories hold the same result tables
-// (schemas without metadata, and every value).
+// sameTables checks that two run directories hold the same result tables:
+// byte for byte (table metadata names no endpoint, so where jobs ran does not
+// show), and value by value for a readable failure.
 func sameTables(t *testing.T, dirA, dirB string) {
 	t.Helper()
+	a, b := readFiles(t, dirA, resultTables), readFiles(t, dirB, resultTables)
+	for name, data := range a {
+		assert.True(t, bytes.Equal(data, b[name]), "%s differs between the runs", name)
+	}
 	for _, name := range resultTables {
 		for _, ext := range []string{".arrow", ".parquet"} {
 			read := tables.ReadArrow
@@ -218,7 +224,7 @@ func TestFailover(t *testing.T) {
 	for id, r := range states(t, dir) {
 		assert.Equal(t, tailpatch.StateSucceeded, r.State, "job %s", id)
 		if r.Kind == tailpatch.KindBase {
-			continue // a given base checkpoint is evaluated on the first endpoint, before A died
+			continue // a given base checkpoint is evaluated before A died
 		}
 		assert.Equal(t, "B", r.Endpoint, "job %s: the ledger records where it finished", id)
 		if sa.Starts[id] > 0 {
@@ -556,6 +562,27 @@ func TestTrainerRestart(t *testing.T) {
 }
 
 // TestDescribeRetried fails Describe a few times: Run retries it.
+// TestUnreachableEndpointIsSkipped starts a run with one endpoint that is
+// down: the run goes ahead on the others.
+func TestUnreachableEndpointIsSkipped(t *testing.T) {
+	_, live := fake(t, "live", faketrainer.Config{})
+	dead, err := trainer.Dial("127.0.0.1:1")
+	require.NoError(t, err)
+	defer dead.Close()
+	sum, err := tailpatch.Run(t.Context(), initConfig(), tailpatch.RunOptions{
+		Dir: t.TempDir(), Endpoints: []tailpatch.Endpoint{{Name: "dead", Trainer: dead}, live}, Scheduler: fastScheduler(),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, sum.Jobs, sum.Ran)
+
+	_, err = tailpatch.Run(t.Context(), initConfig(), tailpatch.RunOptions{
+		Dir: t.TempDir(), Endpoints: []tailpatch.Endpoint{{Name: "dead", Trainer: dead}}, Scheduler: fastScheduler(),
+	})
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "no trainer reachable")
+	assert.ErrorContains(t, err, "dead")
+}
+
 func TestDescribeRetried(t *testing.T) {
 	f, a := fake(t, "A", faketrainer.Config{})
 	f.FailNext("Describe", 3, codes.Unavailable)
