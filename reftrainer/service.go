@@ -511,21 +511,31 @@ func (s *Service) train(ctx context.Context, j *job, spec *trainerv1.JobSpec) (s
 		}
 	}
 
+	// Progress goes out every twentieth of the job and at least every two
+	// seconds (the API promises regular signs of life). The final loss is
+	// the mean over the last twentieth, whatever the clock did, so that it
+	// is as deterministic as the weights.
 	progressEvery := max(1, spec.Steps/20)
-	var lossSum, lastLoss float64
-	var lossN int64
+	lastReport := time.Now()
+	var reportSum, windowSum, finalLoss float64
+	var reportN, windowN int64
 	cfg := rewardmodel.TrainConfig{Steps: spec.Steps, BatchSize: int(spec.BatchSize), LearningRate: spec.LearningRate, Seed: spec.Seed}
 	onStep := func(step int64, loss float64, m *rewardmodel.Model) error {
-		lossSum += loss
-		lossN++
+		reportSum, reportN = reportSum+loss, reportN+1
+		windowSum, windowN = windowSum+loss, windowN+1
 		var evs []*trainerv1.WatchJobResponse
-		if step%progressEvery == 0 || step == spec.Steps {
-			lastLoss = lossSum / float64(lossN)
+		endOfWindow := step%progressEvery == 0 || step == spec.Steps
+		if endOfWindow {
+			finalLoss = windowSum / float64(windowN)
+			windowSum, windowN = 0, 0
+		}
+		if endOfWindow || time.Since(lastReport) >= 2*time.Second {
+			lastReport = time.Now()
 			evs = append(evs, &trainerv1.WatchJobResponse{
 				State: trainerv1.JobState_JOB_STATE_RUNNING, Step: step,
-				Event: &trainerv1.WatchJobResponse_Progress{Progress: &trainerv1.Progress{Loss: lastLoss, ExamplesSeen: step * int64(spec.BatchSize)}},
+				Event: &trainerv1.WatchJobResponse_Progress{Progress: &trainerv1.Progress{Loss: reportSum / float64(reportN), ExamplesSeen: step * int64(spec.BatchSize)}},
 			})
-			lossSum, lossN = 0, 0
+			reportSum, reportN = 0, 0
 		}
 		if suite != nil && (step == spec.Steps || (spec.Eval.EverySteps > 0 && step%spec.Eval.EverySteps == 0)) {
 			evs = append(evs, evaluation(step, m))
@@ -549,7 +559,7 @@ func (s *Service) train(ctx context.Context, j *job, spec *trainerv1.JobSpec) (s
 	if err != nil {
 		return "", 0, fmt.Errorf("save checkpoint: %w", err)
 	}
-	return id, lastLoss, nil
+	return id, finalLoss, nil
 }
 
 // recipe is the canonical text of the training-relevant part of a spec

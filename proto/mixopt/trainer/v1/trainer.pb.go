@@ -1624,12 +1624,17 @@ type isWatchJobResponse_Event interface {
 }
 
 type WatchJobResponse_StateChange struct {
-	// The job changed state (queued, running, restarted).
+	// The job changed state (queued, running, restarted). A StateChange to
+	// RUNNING with step 0 starts an attempt: when a trainer restarts a job
+	// (after its own restart), progress and evaluations of the earlier
+	// attempt are void and the new attempt's follow. Clients that track a
+	// trajectory keep only the events after the last such StateChange.
 	StateChange *StateChange `protobuf:"bytes,5,opt,name=state_change,json=stateChange,proto3,oneof"`
 }
 
 type WatchJobResponse_Progress struct {
-	// Training progress (sent at least every few seconds while running).
+	// Training progress, sent at least every few seconds while running
+	// (clients treat a long silence of a RUNNING job as a stalled trainer).
 	Progress *Progress `protobuf:"bytes,6,opt,name=progress,proto3,oneof"`
 }
 
@@ -1813,7 +1818,8 @@ func (x *Evaluation) GetSubsets() []*SubsetResult {
 type JobResult struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	CheckpointId string                 `protobuf:"bytes,1,opt,name=checkpoint_id,json=checkpointId,proto3" json:"checkpoint_id,omitempty"`
-	// final_loss is the mean training loss over the last Progress interval.
+	// final_loss is the mean training loss near the end of training (the
+	// reference trainer: over the last twentieth of the steps).
 	FinalLoss     float64 `protobuf:"fixed64,2,opt,name=final_loss,json=finalLoss,proto3" json:"final_loss,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
