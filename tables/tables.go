@@ -53,8 +53,13 @@ func WriteArrow(path string, rec arrow.RecordBatch) error {
 // metadata.
 func WriteParquet(path string, rec arrow.RecordBatch) error {
 	return atomicfile.Write(path, func(f io.Writer) error {
+		// No dictionary encoding: arrow-go v18.8.0 lists a column chunk's
+		// page encoding stats in Go map order, so a column that falls back
+		// from dictionary to plain pages gets a footer whose bytes vary from
+		// run to run. zstd recovers most of what dictionaries would save.
 		props := parquet.NewWriterProperties(
 			parquet.WithCompression(compress.Codecs.Zstd),
+			parquet.WithDictionaryDefault(false),
 			parquet.WithCreatedBy("mixopt"),
 		)
 		w, err := pqarrow.NewFileWriter(rec.Schema(), nopCloser{f}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
